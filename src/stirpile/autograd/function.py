@@ -1,0 +1,192 @@
+"""Recorded operations: the graph node, user ``Function``\\ s and built-in ``Op``\\ s.
+
+A ``Node`` is both the *ctx* a forward writes to (``ctx.save_for_backward``,
+``ctx.needs_input_grad``, any attribute) and the vertex of the dynamic graph:
+it remembers its inputs, and every tensor it produced points back at it
+through ``Tensor.grad_fn``. Nodes never hold their output tensors, so the
+graph is a DAG of strong references from outputs to inputs with no cycles:
+dropping the last output frees the whole graph at once.
+
+There are two ways to define an operation:
+
+* ``Function`` (public, PyTorch's API): ``forward`` and ``backward`` take and
+  return *tensors*. Forward runs with recording off; backward runs with
+  recording on only under ``create_graph=True``.
+* ``Op`` (internal, for the built-in primitives): ``forward`` takes and returns
+  raw arrays, so the common path pays no tensor wrapping. ``backward`` is
+  written once with operators and the helpers of :mod:`stirpile.ops.dual` that
+  accept arrays *or* tensors: it gets arrays in a plain backward (fast) and
+  tensors under ``create_graph=True``, so the backward itself is recorded and
+  can be differentiated again. For that to be right, an ``Op`` saves only its
+  inputs, its output, or values whose derivative is zero (masks, indices).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import backend as B
+from . import grad_mode
+
+_FREED = (
+    "Trying to backward through the graph a second time (or to read saved tensors after "
+    "they were freed). Saved values are freed after backward() to save memory; pass "
+    "retain_graph=True to the first backward() if you need to backward twice."
+)
+
+
+class Node:
+    """One recorded operation; also the ``ctx`` its forward and backward receive."""
+
+    __slots__ = ("__dict__", "_freed", "fn", "inputs", "needs_input_grad", "out", "saved")
+
+    def __init__(self, fn: type, inputs: tuple, needs_input_grad: tuple) -> None:
+        self.fn = fn
+        self.inputs = inputs  # the forward's positional arguments (tensors and constants)
+        self.needs_input_grad = needs_input_grad
+        self.saved: tuple | None = None
+        self.out = None  # the output array (Ops only): to recognise it among saved values
+        self._freed = False
+
+    # -- the ctx API -----------------------------------------------------------------
+    def save_for_backward(self, *values: Any) -> None:
+        """Keep values for backward (freed after it unless ``retain_graph=True``)."""
+        self.saved = values
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """What forward saved. For built-in Ops: arrays, or tensors under ``create_graph``."""
+        if self.saved is None:
+            if self._freed:
+                raise RuntimeError(_FREED)
+            return ()
+        if issubclass(self.fn, Op) and grad_mode.is_grad_enabled():
+            return tuple(self._as_tensor(v) for v in self.saved)
+        return self.saved
+
+    def mark_non_differentiable(self, *tensors: Any) -> None:
+        """Outputs that get no gradient (PyTorch's ctx API): they do not require grad."""
+        self.__dict__.setdefault("_non_diff", set()).update(id(t) for t in tensors)
+
+    def _as_tensor(self, value: Any) -> Any:
+        """Map a saved array back to the tensor it came from, so a recorded backward
+        connects to the graph: an input, this node's output, or a constant."""
+        from ..tensor import Tensor
+
+        if not isinstance(value, B.ndarray):
+            return value
+        for t in self.inputs:
+            if isinstance(t, Tensor) and t._data is value:
+                return t
+        if value is self.out:
+            return Tensor._make(value, self)
+        return Tensor._make(value)
+
+    def _free(self) -> None:
+        if self.saved is not None:
+            self.saved = None
+            self._freed = True
+
+    def name(self) -> str:
+        return self.fn.__name__ + "Backward"
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+
+class _NoCtx:
+    """The ctx an Op's forward gets when nothing is recorded: it forgets everything."""
+
+    needs_input_grad = ()
+
+    def save_for_backward(self, *values: Any) -> None:
+        pass
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        pass
+
+
+_NO_CTX = _NoCtx()
+
+
+class Op:
+    """A built-in primitive: ``forward(ctx, *arrays, **options) -> array`` and
+    ``backward(ctx, grad) -> one gradient (or None) per positional input``."""
+
+    @staticmethod
+    def forward(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        from ..tensor import Tensor
+
+        arrays = [a._data if isinstance(a, Tensor) else a for a in args]
+        node = None
+        if grad_mode._enabled:
+            needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+            if True in needs:
+                node = Node(cls, args, needs)
+        try:
+            out = cls.forward(node or _NO_CTX, *arrays, **kwargs)
+        except ValueError as e:
+            shapes = ", ".join(str(tuple(a.shape)) for a in arrays if hasattr(a, "shape"))
+            # PyTorch reports shape errors as RuntimeError; name the op and the shapes
+            raise RuntimeError(f"{cls.__name__.lower()}: {e} (input shapes {shapes})") from None
+        if node is not None:
+            node.out = out
+        return Tensor._make(out, node)
+
+
+class Function:
+    """Base class for custom differentiable operations, exactly as in PyTorch.
+
+    >>> import stirpile
+    >>> class MyReLU(stirpile.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x.clamp(min=0)
+    ...     @staticmethod
+    ...     def backward(ctx, grad_output):
+    ...         (x,) = ctx.saved_tensors
+    ...         return grad_output * (x > 0)
+    >>> x = stirpile.tensor([-1.0, 2.0], requires_grad=True)
+    >>> MyReLU.apply(x).sum().backward()
+    >>> x.grad
+    tensor([0., 1.])
+    """
+
+    @staticmethod
+    def forward(ctx: Node, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("a Function subclass must implement forward(ctx, *inputs)")
+
+    @staticmethod
+    def backward(ctx: Node, *grad_outputs: Any) -> Any:
+        raise NotImplementedError("a Function subclass must implement backward(ctx, *grads)")
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        from ..tensor import Tensor
+
+        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        ctx = Node(cls, args, needs)
+        with grad_mode.no_grad():
+            result = cls.forward(ctx, *args, **kwargs)
+        if not (grad_mode._enabled and True in needs):
+            return result
+        outs = result if isinstance(result, tuple) else (result,)
+        non_diff = ctx.__dict__.get("_non_diff", ())
+        wrapped = []
+        for i, t in enumerate(outs):
+            if isinstance(t, Tensor) and id(t) not in non_diff:
+                if any(t is a for a in args):  # returned an input as is: give it a new identity
+                    t = Tensor._make(t._data)
+                t._node, t._idx, t.requires_grad = ctx, i, True
+            wrapped.append(t)
+        ctx.out_meta = [(t.shape, t.dtype) if isinstance(t, Tensor) else None for t in outs]
+        return tuple(wrapped) if isinstance(result, tuple) else wrapped[0]

@@ -1,0 +1,96 @@
+"""Turning the recording of the graph off and on: ``no_grad``, ``enable_grad``,
+``set_grad_enabled``.
+
+Each is a context manager and a decorator, as in PyTorch. The flag is
+module-global (stirpile does not run autograd from several threads).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations on tensors that require grad are being recorded."""
+    return _enabled
+
+
+class _Mode:
+    """Base of the grad-mode switches: sets the flag on entry, restores it on exit."""
+
+    _value = True
+
+    def __enter__(self) -> None:
+        global _enabled
+        self._prev = _enabled
+        _enabled = self._value
+
+    def __exit__(self, *exc: object) -> None:
+        global _enabled
+        _enabled = self._prev
+
+    def __call__(self, fn: F) -> F:
+        value = self._value
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(value):
+                return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class no_grad(_Mode):
+    """Do not record operations: results have ``requires_grad=False``.
+
+    >>> import stirpile
+    >>> x = stirpile.ones(2, requires_grad=True)
+    >>> with stirpile.no_grad():
+    ...     y = x * 2
+    >>> y.requires_grad
+    False
+    """
+
+    _value = False
+
+
+class enable_grad(_Mode):
+    """Record operations again inside a ``no_grad`` block."""
+
+    _value = True
+
+
+class set_grad_enabled(_Mode):
+    """Set recording on or off: ``with set_grad_enabled(is_train): ...``.
+
+    Like PyTorch's, it also takes effect when called as a plain function.
+    """
+
+    def __init__(self, mode: bool) -> None:
+        global _enabled
+        self._value = bool(mode)
+        self._prev = _enabled
+        _enabled = self._value
+
+    def __enter__(self) -> None:
+        global _enabled
+        _enabled = self._value
+
+    def __call__(self, fn: F) -> F:
+        # used as @set_grad_enabled(False): the constructor already flipped the
+        # flag, so restore it and apply the mode per call instead.
+        self.__exit__()
+        return super().__call__(fn)
+
+
+class inference_mode(no_grad):
+    """Same as :class:`no_grad` here (PyTorch's name for its faster variant)."""
+
+    def __init__(self, mode: bool = True) -> None:
+        self._value = not mode
