@@ -11,7 +11,13 @@ import pytest
 
 from stirpile.data.datasets import MNIST, IDXError, read_idx, write_idx
 
-MNIST_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "mnist"
+_REPO = Path(__file__).resolve().parents[2]
+# The offline subset lives beside the checkout (../shared), or inside it on some machines.
+MNIST_DIR = next(
+    (d for d in (_REPO / ".." / "shared" / "data" / "mnist", _REPO / "shared" / "data" / "mnist")
+     if d.is_dir()),
+    _REPO / ".." / "shared" / "data" / "mnist",
+)  # fmt: skip
 needs_mnist = pytest.mark.skipif(not MNIST_DIR.is_dir(), reason=f"no offline MNIST at {MNIST_DIR}")
 
 # sha256 of the *decompressed* t10k files, as published independently of

@@ -12,8 +12,15 @@ import numpy as np
 import pytest
 
 from stirpile.data.datasets import MNIST, FashionMNIST, write_idx
+from stirpile.data.datasets import mnist as mnist_module
 
-MNIST_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "mnist"
+_REPO = Path(__file__).resolve().parents[2]
+# The offline subset lives beside the checkout (../shared), or inside it on some machines.
+MNIST_DIR = next(
+    (d for d in (_REPO / ".." / "shared" / "data" / "mnist", _REPO / "shared" / "data" / "mnist")
+     if d.is_dir()),
+    _REPO / ".." / "shared" / "data" / "mnist",
+)  # fmt: skip
 needs_mnist = pytest.mark.skipif(not MNIST_DIR.is_dir(), reason=f"no offline MNIST at {MNIST_DIR}")
 
 
@@ -225,11 +232,23 @@ def test_download_checksum_mismatch(monkeypatch, mirror, tmp_path):
 
 
 def test_download_all_mirrors_fail(monkeypatch, mirror):
-    monkeypatch.setenv("STIRPILE_MNIST_MIRROR", f"{_dead_url()}, {mirror.url}/nothing-here/")
+    dead = _dead_url()
+    monkeypatch.setenv("STIRPILE_MNIST_MIRROR", f"{dead}, {mirror.url}/nothing-here/")
+    tried = []
+
+    def spy(url, *args, **kwargs):
+        tried.append(url)
+        return real_download(url, *args, **kwargs)
+
+    real_download = mnist_module.download
+    monkeypatch.setattr(mnist_module, "download", spy)
     with pytest.raises(FileNotFoundError) as info:
         MNIST(split="train5k", download=True)
     msg = str(info.value)
     assert "train5k-images-idx3-ubyte.gz" in msg and "refused" in msg and "HTTP 404" in msg
+    # the unreachable mirror is tried once, the one answering 404 for each file
+    assert sum(u.startswith(dead) for u in tried) == 1
+    assert sum(u.startswith(mirror.url) for u in tried) == 2
 
 
 def test_fashion_has_its_own_dir_mirror_and_classes(monkeypatch, mirror, tmp_path):

@@ -59,7 +59,7 @@ def sha256sum(path: str | os.PathLike) -> str:
 def _progress_bar(total: int | None, desc: str, enabled: bool):
     """A tqdm bar, or a stand-in with ``update``/``close`` when tqdm is absent."""
     try:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
     except ImportError:  # tqdm is optional: just no bar
         enabled = False
     if not enabled:

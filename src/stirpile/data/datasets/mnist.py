@@ -29,6 +29,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.error import HTTPError
 
 import numpy as np
 
@@ -153,9 +154,10 @@ class MNIST:
         errors: list[str] = []
         if missing and allow_download:
             target_dir = cache_dir() / self.name
+            dead: set[str] = set()  # unreachable mirrors: don't wait on them twice
             for stem in missing:
                 fname = stem + ".gz"
-                for base in self._mirror_list():
+                for base in [b for b in self._mirror_list() if b not in dead]:
                     try:
                         found[stem] = download(
                             base + fname, target_dir / fname, self.sha256.get(fname)
@@ -163,6 +165,9 @@ class MNIST:
                         break
                     except DownloadError as e:
                         errors.append(str(e))
+                        cause = e.__cause__
+                        if isinstance(cause, OSError) and not isinstance(cause, HTTPError):
+                            dead.add(base)
             missing = [s for s, p in found.items() if p is None]
         if missing:
             raise FileNotFoundError(self._missing_message(missing, allow_download, errors))
