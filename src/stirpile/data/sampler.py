@@ -48,7 +48,8 @@ class RandomSampler(Sampler):
 
     def __init__(self, data_source: Any, generator: Any = None) -> None:
         self.n = len(data_source)
-        self.generator = generator
+        # an int seed becomes one generator now, so each epoch draws a new order from it
+        self.generator = None if generator is None else as_generator(generator)
 
     def indices(self) -> np.ndarray:
         return as_generator(self.generator).permutation(self.n)
@@ -63,7 +64,7 @@ class RandomSampler(Sampler):
 class SubsetRandomSampler(Sampler):
     def __init__(self, indices: Any, generator: Any = None) -> None:
         self.idx = np.asarray(indices)
-        self.generator = generator
+        self.generator = None if generator is None else as_generator(generator)
 
     def indices(self) -> np.ndarray:
         return self.idx[as_generator(self.generator).permutation(len(self.idx))]
