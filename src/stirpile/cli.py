@@ -1,0 +1,386 @@
+"""The ``stirpile`` command: ``train``, ``evaluate``, ``predict``.
+
+``stirpile train`` with no arguments trains the default MLP on MNIST when the
+files are cached, given with ``--data-dir`` or downloadable, and otherwise on
+the 8×8 digits that ship with scikit-learn, saying so in one line. Every run
+writes its checkpoint, history, figures and ``summary.json`` to ``--out``.
+Bad arguments and missing files give a one-line error and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DEFAULTS = {
+    "hidden": "512,256",
+    "activation": "relu",
+    "dropout": 0.2,
+    "optimizer": "sgd",
+    "lr": 0.05,
+    "momentum": 0.9,
+    "weight_decay": 5e-4,
+    "schedule": "onecycle",
+    "epochs": 30,
+    "batch_size": 64,
+    "augment": True,
+    "seed": 0,
+}
+
+
+class CLIError(Exception):
+    """A user error: reported in one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not usage + traceback
+        raise CLIError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+# -- data --------------------------------------------------------------------------------
+def load_data(dataset: str | None, data_dir: str | None) -> dict[str, Any]:
+    """Arrays for training and testing, falling back to the digits when MNIST is absent
+    and no dataset was asked for explicitly."""
+    from .data.datasets import MNIST, Digits, FashionMNIST
+
+    name = dataset or "mnist"
+    if name == "digits":
+        train, test = Digits(train=True), Digits(train=False)
+        return _pack("digits", train, test, (8, 8), "the 8x8 digits (scikit-learn)")
+    cls = {"mnist": MNIST, "fashion-mnist": FashionMNIST}.get(name)
+    if cls is None:
+        raise CLIError(f"unknown dataset {name!r}; choose mnist, fashion-mnist or digits")
+    try:
+        test = cls(root=data_dir, train=False, download=data_dir is None)
+        try:
+            train = cls(root=data_dir, split="train", download=data_dir is None)
+        except FileNotFoundError:
+            if "train5k" not in cls.files:
+                raise
+            train = cls(root=data_dir, split="train5k")  # the offline 5,000-image subset
+        return _pack(name, train, test, (28, 28), f"{cls.__name__} ({train.split})")
+    except FileNotFoundError as e:
+        if dataset is not None or data_dir is not None:
+            first = str(e).splitlines()[0]
+            raise CLIError(
+                f"{first} (looked in {data_dir or 'the cache'}; see --data-dir)"
+            ) from None
+        try:
+            train, test = Digits(train=True), Digits(train=False)
+        except ImportError as ie:
+            raise CLIError(f"MNIST not found and no network; {ie}") from None
+        print("MNIST is not cached and could not be downloaded: training on the 8x8 digits "
+              "instead (give --data-dir DIR with the MNIST files for the real thing).")  # fmt: skip
+        return _pack("digits", train, test, (8, 8), "the 8x8 digits (fallback)")
+
+
+def _pack(name: str, train: Any, test: Any, shape: tuple, label: str) -> dict[str, Any]:
+    xtr, ytr = train.arrays()
+    xte, yte = test.arrays()
+    return {"name": name, "label": label, "image_shape": shape, "x_train": xtr,
+            "y_train": ytr, "x_test": xte, "y_test": yte,
+            "classes": int(max(ytr.max(), yte.max())) + 1}  # fmt: skip
+
+
+# -- model, optimizer, schedule ----------------------------------------------------------
+def build(cfg: dict[str, Any], n_in: int, n_classes: int, steps_per_epoch: int) -> tuple:
+    from . import optim
+    from .models import mlp
+
+    model = mlp([n_in, *cfg["hidden"], n_classes], cfg["activation"], cfg["dropout"])
+    kind, lr, wd = cfg["optimizer"], cfg["lr"], cfg["weight_decay"]
+    params = model.parameters()
+    if kind == "sgd":
+        opt = optim.SGD(params, lr=lr, momentum=cfg["momentum"], weight_decay=wd,
+                        nesterov=cfg["momentum"] > 0)  # fmt: skip
+    elif kind in ("adam", "adamw"):
+        opt = (optim.Adam if kind == "adam" else optim.AdamW)(params, lr=lr, weight_decay=wd)
+    elif kind == "rmsprop":
+        opt = optim.RMSprop(params, lr=lr, momentum=cfg["momentum"], weight_decay=wd)
+    elif kind == "adagrad":
+        opt = optim.Adagrad(params, lr=lr, weight_decay=wd)
+    else:
+        raise CLIError(f"unknown optimizer {kind!r}; choose sgd, adam, adamw, rmsprop, adagrad")
+    epochs, sched = cfg["epochs"], cfg["schedule"]
+    lrs = optim.lr_scheduler
+    if sched == "none":
+        scheduler = None
+    elif sched == "step":
+        scheduler = lrs.StepLR(opt, step_size=max(1, epochs // 3), gamma=0.1)
+    elif sched == "cosine":
+        scheduler = lrs.CosineAnnealingLR(opt, T_max=epochs)
+    elif sched == "onecycle":
+        scheduler = lrs.OneCycleLR(opt, max_lr=lr, epochs=epochs, steps_per_epoch=steps_per_epoch)
+    else:
+        raise CLIError(f"unknown schedule {sched!r}; choose none, step, cosine, onecycle")
+    return model, opt, scheduler
+
+
+# -- commands ----------------------------------------------------------------------------
+def cmd_train(args: argparse.Namespace) -> int:
+    import stirpile
+
+    from .data import DataLoader, TensorDataset
+    from .data.transforms import RandomAffine
+    from .train import Checkpoint, ProgressBar, Trainer, confusion_matrix, plots
+
+    cfg = _config(args)
+    out = Path(args.out)
+    dataset = args.dataset
+    if args.resume is not None:  # continue the exact run: its own config, not today's flags
+        cfg = _resume_config(args.resume)
+        dataset = cfg.get("dataset", dataset)
+    data = load_data(dataset, args.data_dir)
+    stirpile.manual_seed(cfg["seed"])
+    train_ds = TensorDataset(data["x_train"], data["y_train"])
+    test_ds = TensorDataset(data["x_test"], data["y_test"])
+    loader = DataLoader(train_ds, batch_size=cfg["batch_size"], shuffle=True, generator=cfg["seed"])
+    test_loader = DataLoader(test_ds, batch_size=1000)
+    model, opt, sched = build(cfg, data["x_train"].shape[1], data["classes"], len(loader))
+    augment = None
+    if cfg["augment"]:
+        augment = RandomAffine(
+            degrees=10,
+            translate=(0.1, 0.1),
+            scale=(0.9, 1.1),
+            image_shape=data["image_shape"],
+            generator=cfg["seed"] + 1,
+        )
+    trainer = Trainer(model, opt, scheduler=sched, augment=augment, out_dir=out,
+                      callbacks=[ProgressBar(), Checkpoint(out)])  # fmt: skip
+    cfg["dataset"] = data["name"]
+    trainer.meta = {"config": cfg, "image_shape": list(data["image_shape"]),
+                    "classes": data["classes"]}  # fmt: skip
+    print(f"training {_describe(model)} on {data['label']}: {len(train_ds):,} train / "
+          f"{len(test_ds):,} test images, {cfg['epochs']} epochs -> {out}/")  # fmt: skip
+    t0 = time.perf_counter()
+    history = trainer.fit(loader, cfg["epochs"], test_loader, resume=args.resume)
+    seconds = time.perf_counter() - t0
+    stirpile.save({"model": model.state_dict(), "meta": trainer.meta}, out / "model.ckpt")
+
+    pred, _ = _predict(model, data["x_test"])
+    cm = confusion_matrix(pred, data["y_test"], data["classes"])
+    plots.plot_history(history, out / "curves.png")
+    plots.plot_confusion(cm, out / "confusion.png")
+    first = next(m for m in model.modules() if isinstance(m, stirpile.nn.Linear))
+    plots.plot_weights(first.weight.detach().numpy(), out / "weights.png", data["image_shape"])
+    plots.plot_predictions(data["x_test"], pred, data["y_test"], out / "predictions.png",
+                           data["image_shape"])  # fmt: skip
+    last = history.last
+    summary = {
+        "dataset": data["label"],
+        "test_acc": last.get("val_acc"),
+        "test_loss": last.get("val_loss"),
+        "train_acc": last.get("train_acc"),
+        "train_loss": last.get("train_loss"),
+        "epochs": last.get("epoch"),
+        "seconds": round(seconds, 2),
+        "samples_per_s": round(float(np.median(history["samples_per_s"])), 1),
+        "config": cfg,
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    _print_table(
+        [
+            ("dataset", data["label"]),
+            ("test accuracy", f"{summary['test_acc']:.2%}"),
+            ("test loss", f"{summary['test_loss']:.4f}"),
+            ("train accuracy", f"{summary['train_acc']:.2%}"),
+            ("epochs", summary["epochs"]),
+            ("time", f"{seconds:.1f} s"),
+            ("throughput", f"{summary['samples_per_s']:,.0f} img/s"),
+            ("outputs", f"{out}/ (model.ckpt, history.csv, *.png, summary.json)"),
+        ]
+    )
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .train import accuracy
+
+    model, meta = _load_model(args.checkpoint)
+    cfg = meta["config"]
+    data = load_data(args.dataset or cfg.get("dataset"), args.data_dir)
+    pred, logits = _predict(model, data["x_test"])
+    from .nn.functional import cross_entropy
+    from .tensor import Tensor
+
+    loss = cross_entropy(Tensor._make(logits), Tensor._make(data["y_test"])).item()
+    acc = accuracy(pred, data["y_test"])
+    _print_table([("checkpoint", args.checkpoint), ("dataset", data["label"]),
+                  ("test accuracy", f"{acc:.2%}"), ("test loss", f"{loss:.4f}")])  # fmt: skip
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    model, meta = _load_model(args.checkpoint)
+    shape = tuple(meta.get("image_shape", (28, 28)))
+    x = _read_image(args.image, shape)
+    pred, logits = _predict(model, x[None])
+    p = np.exp(logits[0] - logits[0].max())
+    p /= p.sum()
+    top = np.argsort(p)[::-1][:3]
+    print(f"{args.image}: {int(pred[0])}  (" + ", ".join(f"{k}: {p[k]:.1%}" for k in top) + ")")
+    return 0
+
+
+# -- helpers -----------------------------------------------------------------------------
+def _config(args: argparse.Namespace) -> dict[str, Any]:
+    cfg = {k: getattr(args, k) for k in DEFAULTS}
+    try:
+        cfg["hidden"] = [int(h) for h in str(cfg["hidden"]).split(",") if h.strip()]
+    except ValueError:
+        raise CLIError(
+            f"--hidden takes comma-separated widths like 512,256, got {args.hidden!r}"
+        ) from None
+    if any(h <= 0 for h in cfg["hidden"]):
+        raise CLIError(f"--hidden widths must be positive, got {args.hidden!r}")
+    if not 0 <= cfg["dropout"] < 1:
+        raise CLIError(f"--dropout must be in [0, 1), got {cfg['dropout']}")
+    for key in ("epochs", "batch_size"):
+        if cfg[key] <= 0:
+            raise CLIError(f"--{key.replace('_', '-')} must be positive, got {cfg[key]}")
+    if cfg["lr"] <= 0:
+        raise CLIError(f"--lr must be positive, got {cfg['lr']}")
+    if args.resume is not None and not Path(args.resume).is_file():
+        raise CLIError(f"--resume: no such checkpoint file: {args.resume}")
+    return cfg
+
+
+def _resume_config(path: str) -> dict[str, Any]:
+    import stirpile
+
+    meta = stirpile.load(path).get("meta") or {}
+    if "config" not in meta:
+        raise CLIError(f"--resume: {path} is not a checkpoint written by stirpile train")
+    print(f"resuming {path} with the run's own settings (command-line options are ignored)")
+    return dict(meta["config"])
+
+
+def _describe(model: Any) -> str:
+    from . import nn
+
+    widths = [m.in_features for m in model.modules() if isinstance(m, nn.Linear)]
+    widths.append(
+        next(m for m in reversed(list(model.modules())) if isinstance(m, nn.Linear)).out_features
+    )
+    return "MLP " + "-".join(map(str, widths))
+
+
+def _predict(model: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from .autograd.grad_mode import no_grad
+    from .tensor import Tensor
+
+    model.eval()
+    with no_grad():
+        logits = np.concatenate([model(Tensor._make(x[i : i + 2000]))._data
+                                 for i in range(0, len(x), 2000)])  # fmt: skip
+    return logits.argmax(1), logits
+
+
+def _load_model(path: str) -> tuple[Any, dict]:
+    import stirpile
+
+    from .models import mlp
+
+    if not Path(path).is_file():
+        raise CLIError(f"no such checkpoint file: {path}")
+    state = stirpile.load(path)
+    meta = state.get("meta") or {}
+    cfg = meta.get("config")
+    if not cfg or "model" not in state:
+        raise CLIError(f"{path}: not a stirpile train checkpoint (no model config inside)")
+    first = state["model"]["0.weight"]
+    model = mlp(
+        [first.shape[1], *cfg["hidden"], meta["classes"]], cfg["activation"], cfg["dropout"]
+    )
+    model.load_state_dict(state["model"])
+    return model, meta
+
+
+def _read_image(path: str, shape: tuple) -> np.ndarray:
+    """A PNG as a flat float32 vector in [0, 1], white digit on black like MNIST."""
+    if not Path(path).is_file():
+        raise CLIError(f"no such image file: {path}")
+    try:
+        from PIL import Image
+    except ImportError:
+        raise CLIError("predict needs Pillow to read images: pip install pillow") from None
+    try:
+        img = Image.open(path).convert("L")
+    except Exception as e:  # any decoder failure is a user error here
+        raise CLIError(f"{path}: cannot read image ({e})") from None
+    if img.size != shape[::-1]:
+        img = img.resize(shape[::-1], Image.BILINEAR)
+    a = np.asarray(img, dtype=np.float32) / 255.0
+    if a.mean() > 0.5:  # dark ink on light paper: invert to MNIST's convention
+        a = 1.0 - a
+    return a.reshape(-1)
+
+
+def _print_table(rows: list[tuple[str, Any]]) -> None:
+    width = max(len(k) for k, _ in rows)
+    print("-" * (width + 40))
+    for k, v in rows:
+        print(f"{k:<{width}}  {v}")
+    print("-" * (width + 40))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="stirpile", description="Train, evaluate and use MLPs with stirpile.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    t = sub.add_parser("train", help="train an MLP (MNIST by default)")
+    t.add_argument("--dataset", choices=["mnist", "fashion-mnist", "digits"], default=None)
+    t.add_argument("--data-dir", default=None, help="directory holding the dataset files")
+    t.add_argument("--hidden", default=DEFAULTS["hidden"], help="hidden widths, e.g. 512,256")
+    t.add_argument("--activation", default=DEFAULTS["activation"],
+                   choices=["relu", "leaky_relu", "elu", "tanh", "sigmoid", "softplus", "prelu",
+                            "rrelu", "gelu", "silu", "none"])  # fmt: skip
+    t.add_argument("--dropout", type=float, default=DEFAULTS["dropout"])
+    t.add_argument("--optimizer", default=DEFAULTS["optimizer"],
+                   choices=["sgd", "adam", "adamw", "rmsprop", "adagrad"])  # fmt: skip
+    t.add_argument("--lr", type=float, default=DEFAULTS["lr"])
+    t.add_argument("--momentum", type=float, default=DEFAULTS["momentum"])
+    t.add_argument("--weight-decay", type=float, default=DEFAULTS["weight_decay"])
+    t.add_argument("--schedule", default=DEFAULTS["schedule"],
+                   choices=["none", "step", "cosine", "onecycle"])  # fmt: skip
+    t.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
+    t.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
+    t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=DEFAULTS["augment"])
+    t.add_argument("--seed", type=int, default=DEFAULTS["seed"])
+    t.add_argument("--out", default="runs/mnist", help="output directory")
+    t.add_argument("--resume", default=None, help="continue from a last.ckpt")
+    t.set_defaults(func=cmd_train)
+    e = sub.add_parser("evaluate", help="test accuracy of a checkpoint")
+    e.add_argument("checkpoint")
+    e.add_argument("--dataset", choices=["mnist", "fashion-mnist", "digits"], default=None)
+    e.add_argument("--data-dir", default=None)
+    e.set_defaults(func=cmd_evaluate)
+    r = sub.add_parser("predict", help="classify one image (PNG)")
+    r.add_argument("checkpoint")
+    r.add_argument("image")
+    r.set_defaults(func=cmd_predict)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .data.datasets import DownloadError, IDXError
+    from .io import CheckpointError
+
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except CLIError as e:
+        print(f"stirpile: error: {e}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, IDXError, DownloadError, CheckpointError) as e:
+        print(f"stirpile: error: {str(e).splitlines()[0]}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nstirpile: interrupted (resume with --resume <out>/last.ckpt)", file=sys.stderr)
+        return 130
