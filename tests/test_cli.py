@@ -25,7 +25,8 @@ def _run(args, capsys):
 def test_train_evaluate_predict_resume_on_offline_mnist(tmp_path, capsys):
     out_dir = tmp_path / "run"
     base = ["train", "--data-dir", str(MNIST_DIR), "--hidden", "64", "--batch-size", "128",
-            "--optimizer", "adam", "--lr", "0.003", "--no-augment", "--out", str(out_dir)]  # fmt: skip
+            "--optimizer", "adam", "--lr", "0.003", "--no-augment",
+            "--out", str(out_dir)]  # fmt: skip
     code, out, _ = _run([*base, "--epochs", "2"], capsys)
     assert code == 0
     assert "MNIST (train5k)" in out and "test accuracy" in out
@@ -98,7 +99,7 @@ def test_interrupted_train_resumes_to_the_same_result(tmp_path, capsys, monkeypa
     ],
 )
 def test_bad_arguments_give_one_line_and_exit_2(args, needle, capsys):
-    code, out, err = _run(args, capsys)
+    code, _, err = _run(args, capsys)
     assert code == 2
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in err

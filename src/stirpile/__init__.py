@@ -13,7 +13,7 @@ tensor([30.])
 
 from __future__ import annotations
 
-from . import autograd
+from . import autograd, optim
 from .autograd import (
     Function,
     enable_grad,
@@ -64,6 +64,7 @@ from .creation import (
 )
 from .functions import *  # noqa: F403  (exp, cat, stack, where, …)
 from .functions import cat, one_hot, stack, where
+from .io import load, save
 from .tensor import Tensor
 
 float = float32
@@ -107,18 +108,21 @@ __all__ = [
     "is_grad_enabled",
     "is_tensor",
     "linspace",
+    "load",
     "long",
     "manual_seed",
     "no_grad",
     "one_hot",
     "ones",
     "ones_like",
+    "optim",
     "rand",
     "rand_like",
     "randint",
     "randn",
     "randn_like",
     "randperm",
+    "save",
     "seed",
     "set_default_dtype",
     "set_grad_enabled",
@@ -130,3 +134,7 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
+
+from . import nn  # noqa: E402  (nn builds on everything above)
+
+__all__ += ["nn"]

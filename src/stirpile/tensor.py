@@ -148,7 +148,11 @@ class Tensor:
             floatmode="maxprec" if whole else "fixed",
         )  # fmt: skip
         extra = ""
-        if self.dtype not in (B.get_default_dtype(), B.int64, B.bool_) or self._data.size == 0:
+        if not a.size and a.ndim != 1:
+            extra += f", size={a.shape}"
+        # an empty tensor shows any dtype but the default: there are no values to tell
+        implied = (B.get_default_dtype(), B.int64, B.bool_) if a.size else (B.get_default_dtype(),)
+        if self.dtype not in implied:
             extra += f", dtype={B.dtype_name(self.dtype)}"
         if self._node is not None:
             extra += f", grad_fn={self._node!r}"
@@ -553,11 +557,15 @@ class Tensor:
         dim = _dim(dim, axis)
         if isinstance(dim, Tensor):
             return self.maximum(dim) if op is reduce.Max else self.minimum(dim)
-        values = op.apply(self, axis=dim, keepdims=keepdim)
         if dim is None:
-            return values
-        indices = Tensor._make(arg(self._data, axis=dim, keepdims=keepdim))
-        return _MinMax((values, indices))
+            return op.apply(self, axis=dim, keepdims=keepdim)
+        # the values are gathered at the returned indices, so that (as in PyTorch) the
+        # gradient goes to that one element even when the extreme value is tied
+        indices = arg(self._data, axis=dim, keepdims=True)
+        values = self.gather(dim, Tensor._make(indices))
+        if not keepdim:
+            values, indices = values.squeeze(dim), indices.squeeze(axis=dim)
+        return _MinMax((values, Tensor._make(indices)))
 
     def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         return reduce.Max.apply(self, axis=dim, keepdims=keepdim)
@@ -725,24 +733,28 @@ class Tensor:
         self._data[...] = value
         return self
 
-    def add_(self, other: Any, alpha: Scalar = 1) -> Tensor:
-        self._check_inplace("add_")
-        o = _raw(other)
-        B.xp.add(self._data, o if alpha == 1 else o * alpha, out=self._data, casting="unsafe")
+    def _ufunc_(self, name: str, ufunc: Any, other: Any) -> Tensor:
+        """``self = ufunc(self, other)`` in place. As in PyTorch, the result must keep
+        ``self``'s shape and dtype kind (no float into an int tensor); if not, it raises
+        before writing anything."""
+        self._check_inplace(name)
+        try:
+            ufunc(self._data, _raw(other), out=self._data, casting="same_kind")
+        except (TypeError, ValueError) as e:
+            raise RuntimeError(f"{name}: {e}") from None
         return self
+
+    def add_(self, other: Any, alpha: Scalar = 1) -> Tensor:
+        return self._ufunc_("add_", B.xp.add, other if alpha == 1 else _raw(other) * alpha)
 
     def sub_(self, other: Any, alpha: Scalar = 1) -> Tensor:
         return self.add_(other, -alpha)
 
     def mul_(self, other: Any) -> Tensor:
-        self._check_inplace("mul_")
-        B.xp.multiply(self._data, _raw(other), out=self._data, casting="unsafe")
-        return self
+        return self._ufunc_("mul_", B.xp.multiply, other)
 
     def div_(self, other: Any) -> Tensor:
-        self._check_inplace("div_")
-        B.xp.divide(self._data, _raw(other), out=self._data, casting="unsafe")
-        return self
+        return self._ufunc_("div_", B.xp.divide, other)
 
     def addcmul_(self, t1: Any, t2: Any, value: Scalar = 1) -> Tensor:
         return self.add_(_raw(t1) * _raw(t2), value)
@@ -840,15 +852,12 @@ _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
 def _promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     """PyTorch's type promotion for two tensors of different dtypes: the higher category
-    (bool < int < float) wins; a 0-d tensor only contributes its category, so
+    (bool < int < float) wins, with its own dtype (``int64 * float64 0-d`` is float64);
+    within a category a 0-d tensor defers to one with dimensions, so
     ``float32 tensor * float64 scalar tensor`` stays float32."""
     ca, cb = _CATEGORY[a.dtype.kind], _CATEGORY[b.dtype.kind]
     if ca != cb:
-        hi, lo = (a, b) if ca > cb else (b, a)
-        if hi.ndim == 0 and lo.ndim > 0:
-            dtype = B.get_default_dtype() if hi.dtype.kind == "f" else B.int64
-        else:
-            dtype = hi.dtype
+        dtype = a.dtype if ca > cb else b.dtype
     elif (a.ndim == 0) != (b.ndim == 0):
         dtype = b.dtype if a.ndim == 0 else a.dtype
     else:

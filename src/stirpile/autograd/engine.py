@@ -76,11 +76,12 @@ def _call_backward(node: Any, grads: list, create_graph: bool) -> tuple:
 
 
 def _materialize(node: Any, grads: list, create_graph: bool) -> list:
-    """Outputs that received no gradient get zeros (multi-output Functions only)."""
+    """Tensor outputs that received no gradient get zeros (multi-output Functions only);
+    non-tensor outputs get None, as in PyTorch."""
     from ..tensor import Tensor
 
     for i, g in enumerate(grads):
-        if g is None:
+        if g is None and node.out_meta[i] is not None:
             shape, dtype = node.out_meta[i]
             z = B.xp.zeros(shape, dtype)
             grads[i] = Tensor._make(z) if create_graph else z
@@ -166,9 +167,10 @@ def run_backward(
 
 
 def _as_grad(g: Any, create_graph: bool) -> Any:
+    """A ``.grad`` of its own: the same gradient may flow to several tensors (``x + y``)."""
     from ..tensor import Tensor
 
-    return g if create_graph else Tensor._make(g.copy())
+    return g.clone() if create_graph else Tensor._make(g.copy())
 
 
 def _accumulate_leaf(leaf: Any, g: Any, create_graph: bool) -> None:

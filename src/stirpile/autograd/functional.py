@@ -14,10 +14,15 @@ from typing import Any
 from .. import backend as B
 
 
-def _prep(inputs: Any) -> tuple[tuple, bool]:
+def _prep(inputs: Any, create_graph: bool = False) -> tuple[tuple, bool]:
+    """The inputs as tensors to differentiate with respect to: detached copies, except
+    that with ``create_graph`` an input that requires grad stays connected (through a
+    ``clone``), so the result can be differentiated with respect to it, as in PyTorch."""
     is_tuple = isinstance(inputs, (tuple, list))
     xs = tuple(inputs) if is_tuple else (inputs,)
-    return tuple(x.detach().requires_grad_() for x in xs), is_tuple
+    return tuple(
+        x.clone() if create_graph and x.requires_grad else x.detach().requires_grad_() for x in xs
+    ), is_tuple
 
 
 def _out(xs: tuple, is_tuple: bool) -> Any:
@@ -34,7 +39,7 @@ def vjp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False) 
     """``(func(inputs), vᵀ J)``."""
     from . import grad
 
-    xs, is_tuple = _prep(inputs)
+    xs, is_tuple = _prep(inputs, create_graph)
     out = func(*xs)
     gs = grad(out, xs, grad_outputs=v, create_graph=create_graph, allow_unused=True)
     gs = _zeros_for_none(gs, xs)
@@ -47,7 +52,7 @@ def jvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False) 
     from ..creation import zeros_like
     from . import grad
 
-    xs, _ = _prep(inputs)
+    xs, _ = _prep(inputs, create_graph)
     out = func(*xs)
     u = zeros_like(out).requires_grad_()
     gs = grad(out, xs, grad_outputs=u, create_graph=True, allow_unused=True)
@@ -73,7 +78,7 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False) -> Any:
     from ..functions import stack
     from . import grad
 
-    xs, in_tuple = _prep(inputs)
+    xs, in_tuple = _prep(inputs, create_graph)
     result = func(*xs)
     out_tuple = isinstance(result, (tuple, list))
     outs = tuple(result) if out_tuple else (result,)
@@ -105,7 +110,7 @@ def hessian(func: Callable, inputs: Any, create_graph: bool = False) -> Any:
     """Second derivatives of a scalar ``func``: the Jacobian of its gradient."""
     from . import grad
 
-    xs, is_tuple = _prep(inputs)
+    xs, is_tuple = _prep(inputs, create_graph)
 
     def gradient(*args: Any) -> Any:
         gs = grad(func(*args), args, create_graph=True, allow_unused=True)
@@ -119,11 +124,16 @@ def hvp(func: Callable, inputs: Any, v: Any, create_graph: bool = False) -> tupl
     """``(func(inputs), H v)`` for a scalar ``func``: a gradient of ``gᵀv``."""
     from . import grad
 
-    xs, is_tuple = _prep(inputs)
+    xs, is_tuple = _prep(inputs, create_graph)
     out = func(*xs)
-    gs = grad(out, xs, create_graph=True)
+    gs = grad(out, xs, create_graph=True, allow_unused=True)
     vs = tuple(v) if isinstance(v, (tuple, list)) else (v,)
-    hv = grad(gs, xs, grad_outputs=list(vs), create_graph=create_graph, allow_unused=True)
+    # a gradient that is constant in the inputs (f linear in them) adds nothing to H v
+    pairs = [(g, w) for g, w in zip(gs, vs) if g is not None and g.requires_grad]
+    hv = (None,) * len(xs)
+    if pairs:
+        hv = grad([g for g, _ in pairs], xs, grad_outputs=[w for _, w in pairs],
+                  create_graph=create_graph, allow_unused=True)  # fmt: skip
     hv = _zeros_for_none(hv, xs)
     detach = (lambda t: t) if create_graph else (lambda t: t.detach())
     return detach(out), _out(tuple(detach(h) for h in hv), is_tuple)

@@ -26,6 +26,12 @@ class _Mode:
 
     _value = True
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        # ``@no_grad`` without parentheses decorates the function at once, as in PyTorch
+        if len(args) == 1 and not kwargs and callable(args[0]):
+            return cls()(args[0])
+        return super().__new__(cls)
+
     def __enter__(self) -> None:
         global _enabled
         self._prev = _enabled

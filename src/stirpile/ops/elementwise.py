@@ -23,7 +23,7 @@ sigmoid     out (1 - out)
 from __future__ import annotations
 
 from ..autograd.function import Op
-from ..backend import xp
+from ..backend import ndarray, xp
 from .dual import cast, cos, log, raw, sign, sin, sum_to, where
 
 
@@ -89,6 +89,8 @@ class Pow(Op):
     @staticmethod
     def forward(ctx, a, b):
         out = a**b
+        if not isinstance(a, ndarray):  # a number base (2 ** x): as an array of out's dtype,
+            a = xp.asarray(a, dtype=out.dtype)  # so ln(a) keeps the exponent's gradient dtype
         ctx.save_for_backward(a, b, out)
         return out
 

@@ -38,8 +38,8 @@ class MatMul(Op):
             return (g @ b.mT if na else None), (a.mT @ g if nb else None)
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        g2 = g[..., None, :] if a.ndim == 1 else g
-        g2 = g2[..., None] if b.ndim == 1 else g2
+        g2 = g[..., None] if b.ndim == 1 else g  # restore the column first: g may be 0-d
+        g2 = g2[..., None, :] if a.ndim == 1 else g2
         ga = sum_to(g2 @ b2.mT, a2.shape).reshape(a.shape) if na else None
         gb = sum_to(a2.mT @ g2, b2.shape).reshape(b.shape) if nb else None
         return ga, gb

@@ -59,8 +59,8 @@ class Cat(Op):
 
     @staticmethod
     def forward(ctx, *arrays, axis=0):
-        ctx.axis = axis % arrays[0].ndim
-        ctx.bounds = xp.cumsum([0] + [a.shape[ctx.axis] for a in arrays]).tolist()
+        ctx.axis = axis = axis % arrays[0].ndim  # (ctx forgets everything when not recording)
+        ctx.bounds = xp.cumsum([0] + [a.shape[axis] for a in arrays]).tolist()
         return xp.concatenate(arrays, axis=axis)
 
     @staticmethod
