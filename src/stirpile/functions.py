@@ -10,7 +10,7 @@ from typing import Any
 from . import backend as B
 from .ops import elementwise as ew
 from .ops import shape as sh
-from .tensor import Tensor, _as_tensor, _raw
+from .tensor import Tensor, _as_tensor, _promote, _raw, _wrap_dim
 
 
 def where(condition: Any, input: Any, other: Any) -> Tensor:
@@ -23,6 +23,8 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
         raise TypeError(f"where: condition must be a bool tensor, got {cond.dtype}")
     a = input if isinstance(input, (Tensor, int, float)) else _as_tensor(input, like)
     b = other if isinstance(other, (Tensor, int, float)) else _as_tensor(other, like)
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype != b.dtype:
+        a, b = _promote(a, b)
     return ew.Where.apply(cond, a, b)
 
 
@@ -32,15 +34,19 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     if not tensors:
         raise RuntimeError("cat(): expected a non-empty list of tensors")
     ref = tensors[0]
+    if ref.ndim == 0:
+        raise RuntimeError("cat: zero-dimensional tensor cannot be concatenated")
+    dim = _wrap_dim(dim, ref.ndim)
     for i, t in enumerate(tensors):
         if t.ndim != ref.ndim or builtins.any(
-            a != b for k, (a, b) in enumerate(zip(t.shape, ref.shape)) if k != dim % ref.ndim
+            a != b for k, (a, b) in enumerate(zip(t.shape, ref.shape)) if k != dim
         ):
             raise RuntimeError(
                 f"cat: sizes of tensors must match except in dimension {dim}; tensor 0 has shape "
                 f"{tuple(ref.shape)} but tensor {i} has shape {tuple(t.shape)}"
             )
-    return sh.Cat.apply(*tensors, axis=dim)
+    dtype = B.xp.result_type(*(t.dtype for t in tensors))  # promote, differentiably
+    return sh.Cat.apply(*(t.to(dtype) for t in tensors), axis=dim)
 
 
 concat = concatenate = cat

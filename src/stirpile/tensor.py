@@ -28,6 +28,16 @@ def _dim(dim: Any, axis: Any) -> Any:
     return axis if dim is None else dim
 
 
+def _wrap_dim(dim: int, ndim: int) -> int:
+    """``dim`` in ``[-ndim, ndim)`` as an index from 0; PyTorch's IndexError otherwise."""
+    if not -ndim <= dim < ndim:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], "
+            f"but got {dim})"
+        )
+    return dim % ndim
+
+
 def _shape_args(args: tuple) -> tuple:
     """``f(2, 3)`` and ``f((2, 3))`` both mean shape (2, 3)."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
@@ -306,10 +316,11 @@ class Tensor:
         create_graph: bool = False,
         inputs: Sequence[Tensor] | None = None,
     ) -> None:
-        """Accumulate d self / d leaf into every leaf's ``.grad`` (see :mod:`autograd.engine`)."""
+        """Accumulate d self / d leaf into every leaf's ``.grad`` (see :mod:`autograd.engine`),
+        or only into those of ``inputs``."""
         from .autograd import backward
 
-        backward(self, gradient, retain_graph, create_graph)
+        backward(self, gradient, retain_graph, create_graph, inputs)
 
     # -- operators -----------------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:
@@ -498,10 +509,10 @@ class Tensor:
     clip = clamp
 
     def maximum(self, other: Any) -> Tensor:
-        return ew.Maximum.apply(self, _as_tensor(other, self))
+        return ew.Maximum.apply(*_pair(self, other))
 
     def minimum(self, other: Any) -> Tensor:
-        return ew.Minimum.apply(self, _as_tensor(other, self))
+        return ew.Minimum.apply(*_pair(self, other))
 
     def where(self, condition: Any, other: Any) -> Tensor:
         """``self`` where ``condition`` holds, else ``other`` (PyTorch's method form)."""
@@ -618,17 +629,17 @@ class Tensor:
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         if self.ndim == 0:
             return self.reshape(1)
-        s, e = start_dim % self.ndim, end_dim % self.ndim
+        s, e = _wrap_dim(start_dim, self.ndim), _wrap_dim(end_dim, self.ndim)
         return self.reshape(*self.shape[:s], -1, *self.shape[e + 1 :])
 
     def unsqueeze(self, dim: int) -> Tensor:
-        dim = dim % (self.ndim + 1)
+        dim = _wrap_dim(dim, self.ndim + 1)
         return self.reshape(*self.shape[:dim], 1, *self.shape[dim:])
 
     def squeeze(self, dim: Any = None) -> Tensor:
         if dim is None:
             return self.reshape(*(n for n in self.shape if n != 1))
-        dims = {d % max(self.ndim, 1) for d in ((dim,) if isinstance(dim, int) else dim)}
+        dims = {_wrap_dim(d, max(self.ndim, 1)) for d in ((dim,) if isinstance(dim, int) else dim)}
         return self.reshape(*(n for i, n in enumerate(self.shape) if not (i in dims and n == 1)))
 
     def permute(self, *dims: Any) -> Tensor:
@@ -639,6 +650,7 @@ class Tensor:
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         dims = list(range(self.ndim))
+        dim0, dim1 = _wrap_dim(dim0, self.ndim), _wrap_dim(dim1, self.ndim)
         dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
         return self.permute(*dims)
 
@@ -706,12 +718,14 @@ class Tensor:
                 f"gather: index has {idx.ndim} dims but input has {self.ndim}; they must match"
             )
         grid = list(B.xp.indices(idx.shape, sparse=True))
-        grid[dim % self.ndim] = idx
+        grid[_wrap_dim(dim, self.ndim)] = idx
         return self[tuple(grid)]
 
     def masked_fill(self, mask: Any, value: Scalar) -> Tensor:
         from .functions import where
 
+        if isinstance(value, Tensor):  # the result keeps self's dtype, as in PyTorch
+            value = value.to(self.dtype)
         return where(mask, value, self)
 
     def masked_fill_(self, mask: Any, value: Scalar) -> Tensor:

@@ -7,7 +7,7 @@ from typing import Any
 
 from .. import backend as B
 from . import functional
-from .engine import run_backward
+from .engine import _accumulate_leaf, run_backward
 from .function import Function, Node
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import gradcheck, gradgradcheck
@@ -70,12 +70,21 @@ def backward(
     grad_tensors: Any = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
+    inputs: Any = None,
 ) -> None:
-    """Accumulate the gradients of ``tensors`` into the ``.grad`` of the graph's leaves."""
+    """Accumulate the gradients of ``tensors`` into the ``.grad`` of the graph's leaves
+    (only into those of ``inputs``, if given)."""
     outputs = _seq(tensors)
     grads = _grad_outputs(outputs, grad_tensors, create_graph)
     retain = create_graph if retain_graph is None else retain_graph
-    run_backward(outputs, grads, retain_graph=retain, create_graph=create_graph)
+    if inputs is None:
+        run_backward(outputs, grads, retain_graph=retain, create_graph=create_graph)
+        return
+    ins = _seq(inputs)
+    found = run_backward(outputs, grads, retain, create_graph, inputs=ins)
+    for t, g in zip(ins, found):
+        if g is not None:
+            _accumulate_leaf(t, g, create_graph)
 
 
 def grad(

@@ -97,7 +97,8 @@ class LogSumExp(Op):
         axes = _axes(a.ndim, axis)
         m = a.max(axis=axes, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)  # all -inf rows stay -inf, not nan
-        kept = m + xp.log(xp.exp(a - m).sum(axis=axes, keepdims=True))
+        with xp.errstate(divide="ignore"):  # log 0 = -inf there, as intended
+            kept = m + xp.log(xp.exp(a - m).sum(axis=axes, keepdims=True))
         out = (
             kept if keepdims else kept.reshape([n for i, n in enumerate(a.shape) if i not in axes])
         )
