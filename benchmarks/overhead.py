@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import interleaved, median, pin_threads, table  # noqa: E402
+from _common import interleaved, median, pin_threads, table
 
 
 def main() -> None:

@@ -1,0 +1,335 @@
+"""MLP training throughput: stirpile vs PyTorch vs a hand-written NumPy floor.
+
+Four configs (float32, SGD with momentum 0.9, cross-entropy, random
+MNIST-shaped data in memory), each measured as samples per second:
+
+    A 784-128-10, batch 64           B 784-512-512-10, batch 128
+    C 784-1024-1024-1024-10, b. 256  D 784-32-10, batch 16
+
+Contenders, run side by side in one process (interleaved repeats in rotating
+order; medians and min–max):
+
+- ``stirpile``: ``nn.Sequential`` + ``F.cross_entropy`` + ``optim.SGD``, the
+  code a user writes;
+- ``torch``: the same in PyTorch (when installed);
+- ``numpy``: a hand-written forward/backward with no autograd (flat parameter,
+  gradient and momentum buffers, fused bias+ReLU and log-softmax-CE): the
+  floor an autograd engine on NumPy can approach;
+- ``matmul``: only the matrix products of a step (what BLAS alone costs).
+
+``--memory`` also measures peak memory per framework (a child process per
+framework and config: peak RSS during training minus RSS before it).
+``--inference`` times ``no_grad`` forward passes instead of training steps.
+
+    python benchmarks/mlp.py [--threads 1] [--configs ABCD] [--repeats 15] [--memory]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import median, pin_threads, table
+
+CONFIGS = {
+    "A": ([784, 128, 10], 64),
+    "B": ([784, 512, 512, 10], 128),
+    "C": ([784, 1024, 1024, 1024, 10], 256),
+    "D": ([784, 32, 10], 16),
+}
+LR, MOMENTUM = 0.01, 0.9
+
+
+def make_data(batch: int, n_batches: int = 32):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.random((n_batches, batch, 784), dtype=np.float32)
+    y = rng.integers(0, 10, (n_batches, batch))
+    return x, y
+
+
+def init_weights(sizes, seed=0):
+    """PyTorch-style uniform(±1/√fan_in) weights, shared by every contender."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    ws = []
+    for n_in, n_out in itertools.pairwise(sizes):
+        bound = 1 / np.sqrt(n_in)
+        ws.append((rng.uniform(-bound, bound, (n_out, n_in)).astype(np.float32),
+                   rng.uniform(-bound, bound, n_out).astype(np.float32)))  # fmt: skip
+    return ws
+
+
+# -- contenders: each returns (train_step(i), infer(i)) ---------------------------------
+def stirpile_runner(sizes, x, y):
+    import stirpile
+    import stirpile.nn.functional as F
+    from stirpile import nn, optim
+
+    layers = []
+    for i, (w, b) in enumerate(init_weights(sizes)):
+        lin = nn.Linear(w.shape[1], w.shape[0])
+        with stirpile.no_grad():
+            lin.weight.copy_(w)
+            lin.bias.copy_(b)
+        layers += [lin] + ([nn.ReLU()] if i < len(sizes) - 2 else [])
+    model = nn.Sequential(*layers)
+    opt = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    xs = [stirpile.from_numpy(b) for b in x]
+    ys = [stirpile.from_numpy(b) for b in y]
+
+    def step(i):
+        loss = F.cross_entropy(model(xs[i]), ys[i])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    def infer(i):
+        with stirpile.no_grad():
+            model(xs[i])
+
+    return step, infer
+
+
+def torch_runner(sizes, x, y):
+    import torch
+
+    layers = []
+    for i, (w, b) in enumerate(init_weights(sizes)):
+        lin = torch.nn.Linear(w.shape[1], w.shape[0])
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(w))
+            lin.bias.copy_(torch.from_numpy(b))
+        layers += [lin] + ([torch.nn.ReLU()] if i < len(sizes) - 2 else [])
+    model = torch.nn.Sequential(*layers)
+    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    xs = [torch.from_numpy(b) for b in x]
+    ys = [torch.from_numpy(b) for b in y]
+
+    def step(i):
+        loss = torch.nn.functional.cross_entropy(model(xs[i]), ys[i])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    def infer(i):
+        with torch.no_grad():
+            model(xs[i])
+
+    return step, infer
+
+
+def numpy_runner(sizes, x, y):
+    """The floor: no autograd, flat buffers, everything fused by hand."""
+    import numpy as np
+
+    ws = init_weights(sizes)
+    shapes = [s for w, b in ws for s in (w.shape, b.shape)]
+    total = sum(int(np.prod(s)) for s in shapes)
+    flat, grad, mom = (np.zeros(total, np.float32) for _ in range(3))
+
+    def views(buf):
+        out, k = [], 0
+        for s in shapes:
+            n = int(np.prod(s))
+            out.append(buf[k : k + n].reshape(s))
+            k += n
+        return out
+
+    params, grads = views(flat), views(grad)
+    for p, v in zip(params, [a for wb in ws for a in wb]):
+        p[...] = v
+    n_layers = len(ws)
+
+    def forward(xb):
+        acts = [xb]
+        h = xb
+        for k in range(n_layers):
+            w, b = params[2 * k], params[2 * k + 1]
+            h = h @ w.T
+            h += b
+            if k < n_layers - 1:
+                np.maximum(h, 0, out=h)
+            acts.append(h)
+        return acts
+
+    def step(i):
+        xb, yb = x[i], y[i]
+        acts = forward(xb)
+        logits = acts[-1]
+        # fused log-softmax cross-entropy: gradient = (softmax − onehot) / N
+        logits -= logits.max(1, keepdims=True)
+        np.exp(logits, out=logits)
+        logits /= logits.sum(1, keepdims=True)
+        logits[np.arange(len(yb)), yb] -= 1
+        logits /= len(yb)
+        g = logits
+        for k in reversed(range(n_layers)):
+            w = params[2 * k]
+            np.matmul(g.T, acts[k], out=grads[2 * k])
+            g.sum(0, out=grads[2 * k + 1])
+            if k:
+                g = g @ w
+                g *= acts[k] > 0
+        # the optimizer: three in-place ufuncs over the flat buffers
+        np.multiply(mom, MOMENTUM, out=mom)
+        np.add(mom, grad, out=mom)
+        np.subtract(flat, LR * mom, out=flat)
+
+    def infer(i):
+        forward(x[i])
+
+    return step, infer
+
+
+def matmul_runner(sizes, x, y):
+    """Only the matrix products of a training step."""
+    ws = [w for w, _ in init_weights(sizes)]
+
+    def step(i):
+        h = x[i]
+        acts = [h]
+        for w in ws:
+            h = h @ w.T
+            acts.append(h)
+        g = h
+        for k in reversed(range(len(ws))):
+            g.T @ acts[k]
+            if k:
+                g = g @ ws[k]
+
+    def infer(i):
+        h = x[i]
+        for w in ws:
+            h = h @ w.T
+
+    return step, infer
+
+
+RUNNERS = {"stirpile": stirpile_runner, "torch": torch_runner, "numpy": numpy_runner,
+           "matmul": matmul_runner}  # fmt: skip
+
+
+def measure(name, cfg, repeats, inference, min_time=0.15):
+    """Interleaved timing of every available contender on one config."""
+    sizes, batch = CONFIGS[cfg]
+    x, y = make_data(batch)
+    fns = {}
+    for fw, make in RUNNERS.items():
+        try:
+            step, infer = make(sizes, x, y)
+        except ImportError:
+            continue
+        fns[fw] = infer if inference else step
+    # calibrate: steps per repeat so that a repeat takes ~min_time for the floor
+    for f in fns.values():
+        for i in range(3):
+            f(i)
+    t0 = time.perf_counter()
+    for i in range(10):
+        fns["numpy"](i % len(x))
+    per = (time.perf_counter() - t0) / 10
+    n_steps = max(5, int(min_time / per))
+    rates: dict[str, list[float]] = {fw: [] for fw in fns}
+    names = list(fns)
+    for r in range(repeats):
+        k = r % len(names)
+        for fw in names[k:] + names[:k]:
+            f = fns[fw]
+            t0 = time.perf_counter()
+            for i in range(n_steps):
+                f(i % len(x))
+            rates[fw].append(n_steps * batch / (time.perf_counter() - t0))
+    return rates
+
+
+def memory_child(fw, cfg):
+    """Peak RSS growth while training, gradients, optimizer state and the graph included
+    (run in a fresh process per framework)."""
+    sizes, batch = CONFIGS[cfg]
+    x, y = make_data(batch, 8)
+    step, _ = RUNNERS[fw](sizes, x, y)
+
+    def status(key):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(key):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to now
+    before = status("VmRSS")  # model and data are built; gradients and momentum are not
+    for i in range(20):
+        step(i % len(x))
+    print(json.dumps({"peak_mb": (status("VmHWM") - before) / 2**20,
+                      "rss_mb": before / 2**20}))  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--configs", default="ABCD")
+    ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--inference", action="store_true")
+    ap.add_argument("--memory", action="store_true")
+    ap.add_argument("--memory-child", nargs=2, metavar=("FW", "CFG"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    pin_threads(args.threads)
+    if args.memory_child:
+        memory_child(*args.memory_child)
+        return
+    try:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    except ImportError:
+        pass
+    rows = []
+    for cfg in args.configs:
+        rates = measure(cfg, cfg, args.repeats, args.inference)
+        med = {fw: median(r) for fw, r in rates.items()}
+        sizes, batch = CONFIGS[cfg]
+        row = [f"{cfg} {'-'.join(map(str, sizes))}, b{batch}"]
+        for fw in RUNNERS:
+            if fw in rates:
+                row.append(f"{med[fw] / 1e3:,.1f}k ({min(rates[fw]) / 1e3:.0f}–"
+                           f"{max(rates[fw]) / 1e3:.0f})")  # fmt: skip
+            else:
+                row.append("–")
+        row.append(f"{med['stirpile'] / med['torch']:.2f}" if "torch" in med else "–")
+        row.append(f"{med['stirpile'] / med['numpy']:.2f}")
+        rows.append(row)
+        print(f"config {cfg} done", file=sys.stderr)
+    what = "inference (no_grad forward)" if args.inference else "training steps"
+    print(f"{what}, samples/s, median (min–max) of {args.repeats} interleaved repeats, "
+          f"{args.threads} thread(s)")  # fmt: skip
+    print(table(["config", "stirpile", "torch", "numpy floor", "matmul only",
+                 "stirpile/torch", "stirpile/numpy"], rows))  # fmt: skip
+    if args.memory:
+        mem_rows = []
+        for cfg in args.configs:
+            cells = [cfg]
+            for fw in ("stirpile", "torch", "numpy"):
+                proc = subprocess.run(
+                    [sys.executable, __file__, "--threads", str(args.threads),
+                     "--memory-child", fw, cfg],
+                    capture_output=True, text=True,
+                )  # fmt: skip
+                if proc.returncode:
+                    cells.append("–")
+                    continue
+                cells.append(f"{json.loads(proc.stdout)['peak_mb']:.1f}")
+            mem_rows.append(cells)
+        print("\npeak memory growth over 20 training steps (MB, from the built model)")
+        print(table(["config", "stirpile", "torch", "numpy floor"], mem_rows))
+
+
+if __name__ == "__main__":
+    main()

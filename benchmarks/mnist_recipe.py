@@ -1,0 +1,156 @@
+"""The default `stirpile train` recipe on the offline MNIST split, stirpile vs PyTorch.
+
+Trains the documented recipe (784-512-256-10 ReLU MLP, dropout 0.2, SGD with
+Nesterov momentum 0.9, weight decay 5e-4, one-cycle schedule, batch 64, random
+affine augmentation) on the 5,000-image `train5k` set and tests on the official
+10,000 (`t10k`). The same recipe runs in PyTorch on the same batches (the same
+shuffled order and the same augmented images, made once by stirpile's NumPy
+augmentation), epochs interleaved, so epoch times compare side by side.
+
+    python benchmarks/mnist_recipe.py [--data-dir ../shared/data/mnist] [--epochs 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import median, pin_threads, table
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", default=str(HERE.parent / ".." / "shared" / "data" / "mnist"))
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--no-torch", action="store_true")
+    args = ap.parse_args()
+    pin_threads(args.threads)
+
+    import numpy as np
+
+    import stirpile
+    from stirpile.cli import DEFAULTS, build
+    from stirpile.data.datasets import MNIST
+    from stirpile.data.transforms import RandomAffine
+
+    xtr, ytr = MNIST(root=args.data_dir, split="train5k").arrays()
+    xte, yte = MNIST(root=args.data_dir, train=False).arrays()
+    cfg = dict(DEFAULTS, hidden=[512, 256], epochs=args.epochs)
+    bs = cfg["batch_size"]
+    steps = -(-len(xtr) // bs)
+    stirpile.manual_seed(0)
+    model, opt, sched = build(cfg, 784, 10, steps)
+    aug = RandomAffine(10, (0.1, 0.1), (0.9, 1.1), image_shape=(28, 28), generator=1)
+    order_rng = np.random.default_rng(0)
+
+    contenders = {"stirpile": _stirpile_runner(model, opt, sched, xte, yte)}
+    if not args.no_torch:
+        try:
+            import torch
+
+            torch.set_num_threads(args.threads)
+            contenders["torch"] = _torch_runner(torch, model, cfg, steps, xte, yte)
+        except ImportError:
+            print("(PyTorch not installed: stirpile only)")
+
+    times: dict[str, list[float]] = {k: [] for k in contenders}
+    accs: dict[str, float] = {}
+    for epoch in range(args.epochs):
+        perm = order_rng.permutation(len(xtr))
+        batches = [(aug(xtr[perm[i : i + bs]]), ytr[perm[i : i + bs]])
+                   for i in range(0, len(xtr), bs)]  # fmt: skip
+        names = list(contenders)
+        names = names[epoch % len(names) :] + names[: epoch % len(names)]
+        for name in names:
+            t0 = time.perf_counter()
+            contenders[name].train_epoch(batches)
+            times[name].append(time.perf_counter() - t0)
+        if epoch == args.epochs - 1 or (epoch + 1) % 10 == 0:
+            accs = {k: c.test_acc() for k, c in contenders.items()}
+            print(f"epoch {epoch + 1}: " + ", ".join(f"{k} {a:.2%}" for k, a in accs.items()))
+    rows = []
+    for name, ts in times.items():
+        ratio = f"{median(times['torch']) / median(ts):.2f}" if "torch" in times else ""
+        spread = f"{min(ts):.3f}–{max(ts):.3f}"
+        speed = f"{len(xtr) / median(ts):,.0f}"
+        rows.append([name, f"{accs[name]:.2%}", f"{median(ts):.3f}", spread, speed, ratio])
+    print(f"\ndefault recipe, train5k -> t10k, {args.epochs} epochs, {args.threads} thread(s)")
+    print(table(["", "t10k accuracy", "epoch s (median)", "min–max s", "img/s",
+                 "speed vs torch"], rows))  # fmt: skip
+
+
+def _stirpile_runner(model, opt, sched, xte, yte):
+    import stirpile
+    import stirpile.nn.functional as F
+
+    class Runner:
+        def train_epoch(self, batches):
+            model.train()
+            for x, y in batches:
+                loss = F.cross_entropy(model(stirpile.from_numpy(x)), stirpile.from_numpy(y))
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                sched.step()
+
+        def test_acc(self):
+            model.eval()
+            with stirpile.no_grad():
+                pred = model(stirpile.from_numpy(xte)).numpy().argmax(1)
+            return float((pred == yte).mean())
+
+    return Runner()
+
+
+def _torch_runner(torch, st_model, cfg, steps, xte, yte):
+    """The same architecture and initial weights in PyTorch, the same optimizer and schedule."""
+    import numpy as np
+
+    layers = []
+    for m in st_model:
+        kind = type(m).__name__
+        if kind == "Linear":
+            lin = torch.nn.Linear(m.in_features, m.out_features)
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(m.weight.detach().numpy().copy()))
+                lin.bias.copy_(torch.from_numpy(m.bias.detach().numpy().copy()))
+            layers.append(lin)
+        elif kind == "ReLU":
+            layers.append(torch.nn.ReLU())
+        elif kind == "Dropout":
+            layers.append(torch.nn.Dropout(m.p))
+    model = torch.nn.Sequential(*layers)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg["lr"], momentum=cfg["momentum"],
+                          weight_decay=cfg["weight_decay"], nesterov=True)  # fmt: skip
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg["lr"], epochs=cfg["epochs"],
+                                                steps_per_epoch=steps)  # fmt: skip
+    torch.manual_seed(0)
+
+    class Runner:
+        def train_epoch(self, batches):
+            model.train()
+            for x, y in batches:
+                loss = torch.nn.functional.cross_entropy(model(torch.from_numpy(x)),
+                                                         torch.from_numpy(y))  # fmt: skip
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                sched.step()
+
+        def test_acc(self):
+            model.eval()
+            with torch.no_grad():
+                pred = model(torch.from_numpy(xte)).numpy().argmax(1)
+            return float(np.mean(pred == yte))
+
+    return Runner()
+
+
+if __name__ == "__main__":
+    main()
