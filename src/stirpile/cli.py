@@ -229,6 +229,33 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lab(args: argparse.Namespace) -> int:
+    from . import labs
+
+    if args.list or args.name is None:
+        for name, summary in labs.available().items():
+            print(f"{name:<16} {summary}")
+        return 0
+    try:
+        lab = labs.get(args.name)
+    except KeyError as e:
+        raise CLIError(str(e.args[0])) from None
+    out = Path(args.out or f"runs/lab-{args.name}")
+    version = "quick" if args.quick else "full"
+    print(f"lab {args.name} ({version}) -> {out}/")
+    t0 = time.perf_counter()
+    results = lab.run(quick=args.quick, seed=args.seed, data_dir=args.data_dir)
+    paths = lab.report(results, out)
+    print(f"done in {time.perf_counter() - t0:.1f} s:")
+    for path in paths:
+        print(f"  {path}")
+    readme = out / "README.md"
+    if readme.is_file():
+        print()
+        print(readme.read_text())
+    return 0
+
+
 # -- helpers -----------------------------------------------------------------------------
 def _config(args: argparse.Namespace) -> dict[str, Any]:
     cfg = {k: getattr(args, k) for k in DEFAULTS}
@@ -365,6 +392,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("checkpoint")
     r.add_argument("image")
     r.set_defaults(func=cmd_predict)
+    lab = sub.add_parser("lab", help="run one of the lectures' experiments (--list)")
+    lab.add_argument("name", nargs="?", help="the lab to run (see --list)")
+    lab.add_argument("--list", action="store_true", help="list the labs")
+    lab.add_argument("--quick", action="store_true", help="a small, fast version")
+    lab.add_argument("--out", default=None, help="output directory (default runs/lab-NAME)")
+    lab.add_argument("--data-dir", default=None, help="directory holding the MNIST files")
+    lab.add_argument("--seed", type=int, default=0)
+    lab.set_defaults(func=cmd_lab)
     return p
 
 
