@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from . import backend as B
+from .autograd import engine as _engine
+from .autograd import function as _function
 from .autograd import grad_mode as _gm
 from .ops import activation as act
 from .ops import elementwise as ew
@@ -288,12 +290,14 @@ class Tensor:
             if not self.requires_grad:
                 raise RuntimeError("can't retain_grad on a tensor that doesn't require grad")
             return
-        self._node.__dict__.setdefault("retained", {})[self._idx] = weakref.ref(self)
+        if self._node.retained is None:
+            self._node.retained = {}
+        self._node.retained[self._idx] = weakref.ref(self)
 
     @property
     def retains_grad(self) -> bool:
         node = self._node
-        return node is not None and self._idx in node.__dict__.get("retained", {})
+        return node is not None and self._idx in (node.retained or {})
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Any:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor
@@ -305,7 +309,9 @@ class Tensor:
                 self._hooks = []
             hooks = self._hooks
         else:
-            hooks = self._node.__dict__.setdefault("hooks", {}).setdefault(self._idx, [])
+            if self._node.hooks is None:
+                self._node.hooks = {}
+            hooks = self._node.hooks.setdefault(self._idx, [])
         hooks.append(hook)
         return _HookHandle(hooks, hook)
 
@@ -888,3 +894,7 @@ def _index(index: Any) -> Any:
     if isinstance(index, list):
         return B.xp.asarray(index)
     return index
+
+
+# the autograd machinery needs the class but is imported before it exists
+_function.Tensor = _engine.Tensor = Tensor

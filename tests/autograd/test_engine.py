@@ -437,3 +437,46 @@ def test_backward_inputs_accumulates_only_into_those():
     assert x.grad is None
     assert y.grad.tolist() == [2 * (1.0 * 1.0 + 4.0) * 3.0]  # Σ 2 x² y
     assert h.grad.tolist() == [6.0, 12.0]  # 2h, on a non-leaf named in inputs
+
+
+def test_leaf_grad_never_aliases_inputs_or_other_leaves():
+    """The engine lets a leaf keep a fresh gradient array without copying it; check it
+    never keeps one that something else can still see or change."""
+    import numpy as np
+
+    import stirpile
+
+    class PassSaved(stirpile.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return x  # returns an array the caller still owns
+
+    x = stirpile.tensor([1.0, 2.0], requires_grad=True)
+    PassSaved.apply(x).sum().backward()
+    x.grad.mul_(10)
+    assert x.tolist() == [1.0, 2.0]
+
+    a = stirpile.tensor([1.0, 2.0], requires_grad=True)
+    b = stirpile.tensor([3.0, 4.0], requires_grad=True)
+    (a.clone() + b).sum().backward()
+    a.grad.mul_(3)
+    assert b.grad.tolist() == [1.0, 1.0]
+
+    g = stirpile.tensor([5.0, 6.0])
+    c = stirpile.tensor([0.0, 0.0], requires_grad=True)
+    c.clone().backward(g)
+    c.grad.zero_()
+    assert g.tolist() == [5.0, 6.0]
+
+    w = stirpile.randn(3, 2, requires_grad=True)
+    xin = stirpile.randn(4, 3)
+    (xin @ w).sum().backward()
+    first = w.grad.numpy().copy()
+    (xin @ w).sum().backward()  # accumulates in place into the kept buffer
+    assert np.allclose(w.grad.numpy(), 2 * first)

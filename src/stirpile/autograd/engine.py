@@ -1,11 +1,14 @@
 """The backward pass: walk the recorded graph in reverse and apply the chain rule.
 
-``run_backward`` orders the nodes reachable from the outputs with an
-iterative depth-first search (no recursion, so a chain of 100,000 ops is fine;
-lists, not sets, so the order is deterministic), then visits them outputs
-first. Each node gets the sum of the gradients flowing into each of its
-outputs, calls its ``backward`` once, and passes the results on to its inputs.
-Leaves collect their gradient and add it to ``.grad`` at the end.
+``run_backward`` visits the nodes that lead to the outputs newest first, the way
+PyTorch's engine does: every node is numbered when it is created, after the
+nodes of its inputs, so taking nodes from a heap by decreasing number reaches
+each one only after all of its consumers have sent it their gradients. The walk
+is a loop (a chain of 100,000 ops needs no recursion), visits only nodes that
+receive a gradient, and is deterministic. Each node gets the sum of the
+gradients flowing into each of its outputs, calls its ``backward`` once, and
+passes the results on to its inputs. Leaves collect their gradient and add it
+to ``.grad`` at the end.
 
 Gradients travel as raw arrays in a plain backward. Under ``create_graph=True``
 they travel as tensors with recording on, so the backward pass is itself a
@@ -15,53 +18,42 @@ products).
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from typing import Any
 
 from .. import backend as B
 from . import grad_mode
-from .function import Op
+
+# ``Tensor`` lives in stirpile.tensor, which imports this module; it registers itself
+# here once defined (an import inside each function would cost ~1 µs per op).
+Tensor: Any = None
 
 
-def _topo_order(roots: Sequence[Any]) -> list:
-    """Nodes reachable from ``roots``, each after every node it depends on."""
-    order: list = []
-    seen: set[int] = set()
-    stack = [(n, False) for n in roots]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
+def _output_grads(node: Any, grads: list, create_graph: bool, wanted: dict, captured: list) -> None:
+    """What happens to a node's output gradients once they are complete: tensor hooks,
+    ``retain_grad``, and capture for ``autograd.grad``."""
+    for i, g in enumerate(grads):
+        if g is None:
             continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        for t, needs in zip(node.inputs, node.needs_input_grad):
-            if needs and t._node is not None and id(t._node) not in seen:
-                stack.append((t._node, False))
-    return order
+        if node.hooks and i in node.hooks:
+            grads[i] = g = _run_hooks(node.hooks[i], g, create_graph)
+        if node.retained and i in node.retained and (t := node.retained[i]()) is not None:
+            t.grad = g.clone() if create_graph else Tensor._make(g.copy())
+        if (node, i) in wanted:
+            captured[wanted[(node, i)]] = g
 
 
-def _accumulate(slot: list, i: int, g: Any) -> None:
-    slot[i] = g if slot[i] is None else slot[i] + g
-
-
-def _call_backward(node: Any, grads: list, create_graph: bool) -> tuple:
-    """Run one node's backward; always returns a tuple with one entry per input."""
-    from ..tensor import Tensor
-
-    if node._freed:
-        raise RuntimeError(
-            f"{node.name()}: trying to backward through the graph a second time; its saved "
-            "values were freed by the first backward(). Pass retain_graph=True the first time."
-        )
-    if issubclass(node.fn, Op):
+def _function_backward(node: Any, grads: list, create_graph: bool) -> tuple:
+    """A user Function's backward: it takes and returns tensors, and is checked."""
+    for i, g in enumerate(grads):  # outputs that got no gradient get zeros (None if not tensors)
+        if g is None and node.out_meta[i] is not None:
+            z = B.xp.zeros(*node.out_meta[i])
+            grads[i] = Tensor._make(z) if create_graph else z
+    if create_graph:
         result = node.fn.backward(node, *grads)
-    elif create_graph:
-        result = node.fn.backward(node, *grads)
-    else:  # a user Function: it speaks tensors
-        result = node.fn.backward(node, *(Tensor._make(g) for g in grads))
+    else:
+        result = node.fn.backward(node, *(None if g is None else Tensor._make(g) for g in grads))
     if not isinstance(result, tuple):
         result = (result,)
     n_in = len(node.inputs)
@@ -70,27 +62,12 @@ def _call_backward(node: Any, grads: list, create_graph: bool) -> tuple:
             f"function {node.name()} returned an incorrect number of gradients "
             f"(expected {n_in}, got {len(result)})"
         )
-    if not create_graph:
-        result = tuple(r._data if isinstance(r, Tensor) else r for r in result)
+    if not create_graph:  # copies: a user's backward may return arrays it still holds
+        result = tuple(r._data.copy() if isinstance(r, Tensor) else r for r in result)
     return result
 
 
-def _materialize(node: Any, grads: list, create_graph: bool) -> list:
-    """Tensor outputs that received no gradient get zeros (multi-output Functions only);
-    non-tensor outputs get None, as in PyTorch."""
-    from ..tensor import Tensor
-
-    for i, g in enumerate(grads):
-        if g is None and node.out_meta[i] is not None:
-            shape, dtype = node.out_meta[i]
-            z = B.xp.zeros(shape, dtype)
-            grads[i] = Tensor._make(z) if create_graph else z
-    return grads
-
-
 def _run_hooks(hooks: list, g: Any, create_graph: bool) -> Any:
-    from ..tensor import Tensor
-
     for hook in hooks:
         new = hook(g if create_graph else Tensor._make(g))
         if new is not None:
@@ -106,77 +83,88 @@ def run_backward(
     inputs: Sequence[Any] | None = None,
 ) -> list | None:
     """Backpropagate ``grad_outputs`` (arrays, or tensors if ``create_graph``) from
-    ``outputs``. With ``inputs``, return their gradients instead of touching ``.grad``."""
-    pending: dict[int, list] = {}  # id(node) -> gradient per output
-    leaves: dict[int, list] = {}  # id(leaf) -> [leaf, gradient]
-    roots = []
-    for t, g in zip(outputs, grad_outputs):
-        if t._node is None:
-            entry = leaves.setdefault(id(t), [t, None])
-            entry[1] = g if entry[1] is None else entry[1] + g
-        else:
-            slot = pending.setdefault(id(t._node), [None] * len(getattr(t._node, "out_meta", (0,))))
-            _accumulate(slot, t._idx, g)
-            roots.append(t._node)
+    ``outputs``. With ``inputs``, return their gradients instead of touching ``.grad``.
 
-    wanted: dict[Any, int] = {}  # leaf id or (node id, output index) -> position in inputs
+    Nodes wait in a heap ordered by creation number, newest first: a node is
+    created after the nodes of its inputs, so when it comes out of the heap every
+    node that uses its outputs has already sent its gradient.
+    """
+    pending: dict[Any, list] = {}  # node -> summed gradient of each output
+    heap: list[tuple[int, Any]] = []
+    leaves: dict[Any, Any] = {}  # leaf tensor -> summed gradient
+    for t, g in zip(outputs, grad_outputs):
+        _send(t, g, pending, heap, leaves)
+    wanted: dict[Any, int] = {}  # leaf, or (node, output index) -> position in ``inputs``
     for k, t in enumerate(inputs or ()):
-        wanted[id(t) if t._node is None else (id(t._node), t._idx)] = k
+        wanted[t if t._node is None else (t._node, t._idx)] = k
     captured: list = [None] * len(inputs or ())
 
     with grad_mode.set_grad_enabled(create_graph):
-        for node in reversed(_topo_order(roots)):
-            grads = pending.pop(id(node), None)
-            if grads is None:
-                continue
-            hooks = node.__dict__.get("hooks")
-            for i in range(len(grads)):
-                if grads[i] is None:
-                    continue
-                if hooks and i in hooks:
-                    grads[i] = _run_hooks(hooks[i], grads[i], create_graph)
-                retained = node.__dict__.get("retained")
-                if retained and i in retained and (t := retained[i]()) is not None:
-                    t.grad = _as_grad(grads[i], create_graph)
-                if wanted and (id(node), i) in wanted:
-                    captured[wanted[(id(node), i)]] = grads[i]
-            if len(grads) > 1:
-                grads = _materialize(node, grads, create_graph)
-            result = _call_backward(node, grads, create_graph)
-            if not retain_graph:
-                node._free()
+        while heap:
+            node = heapq.heappop(heap)[1]
+            grads = pending.pop(node)
+            if node.hooks or node.retained or wanted:
+                _output_grads(node, grads, create_graph, wanted, captured)
+            if node._freed:
+                raise RuntimeError(
+                    f"{node.name()}: trying to backward through the graph a second time; its "
+                    "saved values were freed by the first backward(). Pass retain_graph=True "
+                    "the first time."
+                )
+            if node.is_op:
+                result = node.fn.backward(node, *grads)
+                if type(result) is not tuple:
+                    result = (result,)
+            else:
+                result = _function_backward(node, grads, create_graph)
+            if not retain_graph and node.saved is not None:
+                node.saved, node._freed = None, True
             for t, needs, g in zip(node.inputs, node.needs_input_grad, result):
-                if not needs or g is None:
-                    continue
-                if t._node is None:
-                    entry = leaves.setdefault(id(t), [t, None])
-                    entry[1] = g if entry[1] is None else entry[1] + g
-                else:
-                    n_out = len(getattr(t._node, "out_meta", (0,)))
-                    _accumulate(pending.setdefault(id(t._node), [None] * n_out), t._idx, g)
+                if needs and g is not None:
+                    _send(t, g, pending, heap, leaves)
 
-        for leaf, g in leaves.values():
+        # arrays a leaf may keep as its .grad without a copy: fresh ones, given to no one
+        # else (not the caller's grad_outputs, not another leaf, not a view)
+        handed = {id(g) for g in grad_outputs}
+        for leaf, g in leaves.items():
+            owned = not leaf._hooks and type(g) is B.ndarray and g.base is None
             if leaf._hooks:
                 g = _run_hooks(leaf._hooks, g, create_graph)
             if wanted:
-                if id(leaf) in wanted:
-                    captured[wanted[id(leaf)]] = g
+                if leaf in wanted:
+                    captured[wanted[leaf]] = g
             elif leaf.requires_grad:
-                _accumulate_leaf(leaf, g, create_graph)
+                _accumulate_leaf(leaf, g, create_graph, owned and id(g) not in handed)
+                handed.add(id(g))
     return captured if inputs is not None else None
 
 
-def _as_grad(g: Any, create_graph: bool) -> Any:
-    """A ``.grad`` of its own: the same gradient may flow to several tensors (``x + y``)."""
-    from ..tensor import Tensor
+def _send(t: Any, g: Any, pending: dict, heap: list, leaves: dict) -> None:
+    """Add gradient ``g`` to what tensor ``t`` has received so far."""
+    node = t._node
+    if node is None:
+        prev = leaves.get(t)
+        # a gradient reaching a leaf twice is summed into a new array, so the stored one
+        # is never an alias of another leaf's
+        leaves[t] = g if prev is None else prev + g
+        return
+    slot = pending.get(node)
+    if slot is None:
+        slot = pending[node] = [None] * node.n_out
+        heapq.heappush(heap, (-node.seq, node))
+    i = t._idx
+    slot[i] = g if slot[i] is None else slot[i] + g
 
-    return g.clone() if create_graph else Tensor._make(g.copy())
 
-
-def _accumulate_leaf(leaf: Any, g: Any, create_graph: bool) -> None:
-    """``leaf.grad += g``, in place in a plain backward (the buffer is reused)."""
+def _accumulate_leaf(leaf: Any, g: Any, create_graph: bool, owned: bool = False) -> None:
+    """``leaf.grad += g``, in place in a plain backward (the buffer is reused). A first
+    gradient is copied, since the same array may flow to several tensors (``x + y``),
+    unless the engine knows it is ``owned`` by this leaf alone (PyTorch "steals" it too)."""
     if leaf.grad is None:
-        leaf.grad = _as_grad(g, create_graph)
+        if create_graph:
+            leaf.grad = g.clone()
+        else:
+            leaf.grad = Tensor._make(g if owned else g.copy())
     elif create_graph or leaf.grad.requires_grad:
         leaf.grad = leaf.grad + g
     else:

@@ -23,10 +23,16 @@ There are two ways to define an operation:
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from .. import backend as B
 from . import grad_mode
+
+# ``Tensor`` lives in stirpile.tensor, which imports this module; it registers itself
+# here once defined (an import inside each function would cost ~1 µs per op).
+Tensor: Any = None
+_sequence = itertools.count()
 
 _FREED = (
     "Trying to backward through the graph a second time (or to read saved tensors after "
@@ -38,14 +44,22 @@ _FREED = (
 class Node:
     """One recorded operation; also the ``ctx`` its forward and backward receive."""
 
-    __slots__ = ("__dict__", "_freed", "fn", "inputs", "needs_input_grad", "out", "saved")
+    __slots__ = ("__dict__", "_freed", "fn", "hooks", "inputs", "is_op", "n_out",
+                 "needs_input_grad", "out", "retained", "saved", "seq")  # fmt: skip
 
     def __init__(self, fn: type, inputs: tuple, needs_input_grad: tuple) -> None:
         self.fn = fn
+        self.is_op = issubclass(fn, Op)
         self.inputs = inputs  # the forward's positional arguments (tensors and constants)
         self.needs_input_grad = needs_input_grad
         self.saved: tuple | None = None
         self.out = None  # the output array (Ops only): to recognise it among saved values
+        self.n_out = 1
+        # Creation order: every node is created after the nodes of its inputs, so visiting
+        # nodes from the highest sequence number down is a valid backward order.
+        self.seq = next(_sequence)
+        self.hooks: dict | None = None  # output index -> [hook, ...]
+        self.retained: dict | None = None  # output index -> weakref to a tensor with retain_grad
         self._freed = False
 
     # -- the ctx API -----------------------------------------------------------------
@@ -60,7 +74,7 @@ class Node:
             if self._freed:
                 raise RuntimeError(_FREED)
             return ()
-        if issubclass(self.fn, Op) and grad_mode.is_grad_enabled():
+        if self.is_op and grad_mode._enabled:
             return tuple(self._as_tensor(v) for v in self.saved)
         return self.saved
 
@@ -71,8 +85,6 @@ class Node:
     def _as_tensor(self, value: Any) -> Any:
         """Map a saved array back to the tensor it came from, so a recorded backward
         connects to the graph: an input, this node's output, or a constant."""
-        from ..tensor import Tensor
-
         if not isinstance(value, B.ndarray):
             return value
         for t in self.inputs:
@@ -123,12 +135,10 @@ class Op:
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
-        from ..tensor import Tensor
-
         arrays = [a._data if isinstance(a, Tensor) else a for a in args]
         node = None
         if grad_mode._enabled:
-            needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+            needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
             if True in needs:
                 node = Node(cls, args, needs)
         try:
@@ -137,8 +147,9 @@ class Op:
             shapes = ", ".join(str(tuple(a.shape)) for a in arrays if hasattr(a, "shape"))
             # PyTorch reports shape errors as RuntimeError; name the op and the shapes
             raise RuntimeError(f"{cls.__name__.lower()}: {e} (input shapes {shapes})") from None
-        if node is not None:
-            node.out = out
+        if node is None:
+            return Tensor._make(out)
+        node.out = out
         return Tensor._make(out, node)
 
 
@@ -171,8 +182,6 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
-        from ..tensor import Tensor
-
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         ctx = Node(cls, args, needs)
         with grad_mode.no_grad():
@@ -189,4 +198,5 @@ class Function:
                 t._node, t._idx, t.requires_grad = ctx, i, True
             wrapped.append(t)
         ctx.out_meta = [(t.shape, t.dtype) if isinstance(t, Tensor) else None for t in outs]
+        ctx.n_out = len(outs)
         return tuple(wrapped) if isinstance(result, tuple) else wrapped[0]
