@@ -146,3 +146,17 @@ def _restore_global_state():
     yield
     stirpile.set_default_dtype(dtype)
     stirpile.set_grad_enabled(enabled)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_blas_thread():
+    """BLAS and OpenMP on one thread for the whole run: on a loaded 2-core machine
+    multithreaded OpenBLAS can be ~100x slower (its threads spin waiting for each other),
+    and the arrays in tests are small anyway."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # threadpoolctl comes with scikit-learn (the "train" extra)
+        yield
+        return
+    with threadpool_limits(limits=1):
+        yield

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import pytest
 
 from stirpile.labs import deep_linear as lab
 
 
-def _one_blas_thread():
-    """BLAS on one thread: on a loaded machine multithreaded OpenBLAS can be ~100x slower
-    (its threads spin while waiting for each other), and these runs are small anyway."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # comes with scikit-learn (the "train" extra)
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 @pytest.fixture(scope="module")
 def results():
-    with _one_blas_thread():
-        return lab.run(quick=True, seed=0)
+    return lab.run(quick=True, seed=0)
 
 
 def _runs(results, init, depth=None):

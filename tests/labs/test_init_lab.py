@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -13,20 +12,9 @@ from stirpile.labs import init as lab
 MNIST_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "mnist"
 
 
-def _one_blas_thread():
-    """BLAS on one thread: on a loaded machine multithreaded OpenBLAS can be ~100x slower
-    (its threads spin while waiting for each other), and these runs are small anyway."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # comes with scikit-learn (the "train" extra)
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 @pytest.fixture(scope="module")
 def results():
-    with _one_blas_thread():
-        return lab.run(quick=True, seed=0, data_dir=MNIST_DIR)
+    return lab.run(quick=True, seed=0, data_dir=MNIST_DIR)
 
 
 def test_xavier_tanh_and_he_relu_keep_gradients_within_a_factor_10(results):
