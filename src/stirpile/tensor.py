@@ -83,10 +83,13 @@ class Tensor:
     @classmethod
     def _make(cls, array: Any, node: Any = None) -> Tensor:
         """Wrap an array (no copy); ``node`` is the operation that produced it, if recorded."""
+        # the hot path of every op: the body of _init, inlined
         t = cls.__new__(cls)
-        if type(array) is not B.ndarray:
-            array = B.xp.asarray(array)
-        t._init(array, node)
+        t._data = array if type(array) is B.ndarray else B.xp.asarray(array)
+        t.grad = t._hooks = None
+        t._node = node
+        t._idx = 0
+        t.requires_grad = node is not None
         return t
 
     # -- attributes ----------------------------------------------------------------------

@@ -186,27 +186,35 @@ def _plain_case(x, target, weight, ignore_index, label_smoothing) -> bool:
         and target.shape == x.shape[:1]
         and target.size > 0
         and not 0 <= ignore_index < x.shape[1]
-        and target.min() >= 0
-        and target.max() < x.shape[1]
+        and _in_range(target, x.shape[1])
     )
+
+
+def _in_range(target, n_classes) -> bool:
+    """0 <= target < n_classes, in one reduction: viewed as unsigned, negative indices
+    (and ignore_index=-100) become huge, so the maximum alone decides."""
+    unsigned = target.view(xp.dtype(f"u{target.dtype.itemsize}"))
+    return int(xp.maximum.reduce(unsigned)) < n_classes
 
 
 def _forward_plain(ctx, x, target, reduction):
     """ℓ_i = log Σ_c e^(x_ic − m_i) − (x_it − m_i); saves softmax(x) for the backward."""
+    # ufunc.reduce rather than .max()/.sum(): those go through a Python wrapper, which
+    # shows at the batch sizes of a course's MLPs
     rows = xp.arange(len(target))
-    s = x - x.max(axis=1, keepdims=True)
+    s = x - xp.maximum.reduce(x, axis=1, keepdims=True)
     s_t = s[rows, target]
     e = xp.exp(s, out=s)
-    total = e.sum(axis=1, keepdims=True)
+    total = xp.add.reduce(e, axis=1, keepdims=True)
     elem = xp.log(total[:, 0]) - s_t
     e /= total
     ctx.plain, ctx.rows, ctx.reduction = True, rows, reduction
     ctx.axis, ctx.eps, ctx.wb = 1, 0.0, None
-    ctx.scale = 1.0 / len(target) if reduction == "mean" else 1.0
+    ctx.scale = scale = 1.0 / len(target) if reduction == "mean" else 1.0
     ctx.save_for_backward(x, target, e)
     if reduction == "none":
         return elem
-    return xp.asarray(elem.mean() if reduction == "mean" else elem.sum())
+    return xp.asarray(xp.add.reduce(elem) * scale)
 
 
 def _index_target(x, target, weight, ignore_index, axis):

@@ -70,7 +70,8 @@ class Linear(Op):
                 x2 = x if x.ndim == 2 else x.reshape(-1, w.shape[1])
                 gw = g2.mT @ x2
             if len(need) > 2 and need[2]:
-                gb = g2.sum(axis=0)
+                # on arrays, ufunc.reduce skips the Python wrapper around .sum()
+                gb = xp.add.reduce(g2, axis=0) if _is_array(g2) else g2.sum(axis=0)
         return gx, gw, gb
 
 

@@ -101,7 +101,9 @@ class SGD(Optimizer):
             if buf is None:
                 buf = state["momentum_buffer"] = Tensor._make(B.xp.array(g))
             else:
-                buf._data *= momentum
-                buf._data += (1 - group["dampening"]) * g
+                b = buf._data
+                b *= momentum
+                damp = group["dampening"]
+                b += (1 - damp) * g if damp else g  # in place, no temporary when undamped
             g = g + momentum * buf._data if group["nesterov"] else buf._data
         param -= group["lr"] * g
