@@ -152,8 +152,9 @@ class Tensor:
         for i in range(len(self)):
             yield self[i]
 
-    def __hash__(self) -> int:
-        return id(self)
+    # Hashed by identity, as in PyTorch (``__eq__`` is elementwise). object's own C-level
+    # hash: tensors key the engine's and the optimizers' dicts on every step.
+    __hash__ = object.__hash__
 
     def __repr__(self) -> str:
         a = self._data
