@@ -96,6 +96,7 @@ def test_interrupted_train_resumes_to_the_same_result(tmp_path, capsys, monkeypa
         (["train", "--resume", "/nonexistent.ckpt"], "no such checkpoint"),
         (["evaluate", "/nonexistent.ckpt"], "no such checkpoint"),
         (["frobnicate"], "invalid choice"),
+        (["train", "--threads", "0"], "--threads"),
     ],
 )
 def test_bad_arguments_give_one_line_and_exit_2(args, needle, capsys):

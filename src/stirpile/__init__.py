@@ -37,6 +37,7 @@ from .backend import (
     manual_seed,
     seed,
     set_default_dtype,
+    set_num_threads,
     set_rng_state,
     uint8,
 )
@@ -126,6 +127,7 @@ __all__ = [
     "seed",
     "set_default_dtype",
     "set_grad_enabled",
+    "set_num_threads",
     "set_rng_state",
     "stack",
     "tensor",

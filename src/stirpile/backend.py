@@ -97,3 +97,23 @@ def set_rng_state(state: dict) -> None:
     bitgen = getattr(np.random, state["bit_generator"])()
     bitgen.state = state
     _rng = np.random.Generator(bitgen)
+
+
+_thread_limiter = None
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads in the BLAS and OpenMP pools behind the array library (PyTorch's
+    ``torch.set_num_threads``). Small matrix products gain little from threads, and on a
+    busy machine multithreaded OpenBLAS can be many times slower than one thread.
+    Needs ``threadpoolctl`` (installed with the ``train`` extra); a no-op without it."""
+    global _thread_limiter
+    if n < 1:
+        raise ValueError(f"set_num_threads: need at least one thread, got {n}")
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    if _thread_limiter is not None:
+        _thread_limiter.restore_original_limits()
+    _thread_limiter = threadpool_limits(limits=int(n))

@@ -382,6 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     t.add_argument("--out", default="runs/mnist", help="output directory")
     t.add_argument("--resume", default=None, help="continue from a last.ckpt")
+    t.add_argument("--threads", type=int, default=1,
+                   help="BLAS threads (default 1: small MLPs gain little from more, and a "
+                        "busy machine can make multithreaded BLAS much slower)")  # fmt: skip
     t.set_defaults(func=cmd_train)
     e = sub.add_parser("evaluate", help="test accuracy of a checkpoint")
     e.add_argument("checkpoint")
@@ -399,6 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--out", default=None, help="output directory (default runs/lab-NAME)")
     lab.add_argument("--data-dir", default=None, help="directory holding the MNIST files")
     lab.add_argument("--seed", type=int, default=0)
+    lab.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
     lab.set_defaults(func=cmd_lab)
     return p
 
@@ -409,6 +413,12 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         args = build_parser().parse_args(argv)
+        if getattr(args, "threads", None) is not None:
+            if args.threads < 1:
+                raise CLIError(f"--threads must be at least 1, got {args.threads}")
+            from .backend import set_num_threads
+
+            set_num_threads(args.threads)
         return args.func(args)
     except CLIError as e:
         print(f"stirpile: error: {e}", file=sys.stderr)
