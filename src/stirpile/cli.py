@@ -170,8 +170,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     plots.plot_confusion(cm, out / "confusion.png")
     first = next(m for m in model.modules() if isinstance(m, stirpile.nn.Linear))
     plots.plot_weights(first.weight.detach().numpy(), out / "weights.png", data["image_shape"])
-    plots.plot_predictions(data["x_test"], pred, data["y_test"], out / "predictions.png",
-                           data["image_shape"])  # fmt: skip
+    # the first test images, then some mistakes (the interesting ones)
+    wrong = np.flatnonzero(pred != data["y_test"])
+    shown = np.concatenate([np.arange(24), wrong[~np.isin(wrong, np.arange(24))][:12]])
+    plots.plot_predictions(data["x_test"][shown], pred[shown], data["y_test"][shown],
+                           out / "predictions.png", data["image_shape"])  # fmt: skip
     last = history.last
     summary = {
         "dataset": data["label"],
