@@ -131,12 +131,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .train import Checkpoint, ProgressBar, Trainer, confusion_matrix, plots
 
     cfg = _config(args)
-    out = Path(args.out)
     dataset = args.dataset
     if args.resume is not None:  # continue the exact run: its own config, not today's flags
         cfg = _resume_config(args.resume)
         dataset = cfg.get("dataset", dataset)
     data = load_data(dataset, args.data_dir)
+    out = Path(args.out) if args.out else Path("runs") / data["name"]
     stirpile.manual_seed(cfg["seed"])
     train_ds = TensorDataset(data["x_train"], data["y_train"])
     test_ds = TensorDataset(data["x_test"], data["y_test"])
@@ -383,7 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
     t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=DEFAULTS["augment"])
     t.add_argument("--seed", type=int, default=DEFAULTS["seed"])
-    t.add_argument("--out", default="runs/mnist", help="output directory")
+    t.add_argument("--out", default=None, help="output directory (default runs/DATASET)")
     t.add_argument("--resume", default=None, help="continue from a last.ckpt")
     t.add_argument("--threads", type=int, default=1,
                    help="BLAS threads (default 1: small MLPs gain little from more, and a "
