@@ -135,12 +135,18 @@ class Op:
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
-        arrays = [a._data if isinstance(a, Tensor) else a for a in args]
-        node = None
-        if grad_mode._enabled:
-            needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
-            if True in needs:
-                node = Node(cls, args, needs)
+        # one plain loop over the arguments (cheaper than comprehensions on the hot path):
+        # the arrays the forward computes with, and which inputs want a gradient
+        arrays, needs, record = [], [], False
+        for a in args:
+            if isinstance(a, Tensor):
+                arrays.append(a._data)
+                needs.append(a.requires_grad)
+                record = record or a.requires_grad
+            else:
+                arrays.append(a)
+                needs.append(False)
+        node = Node(cls, args, tuple(needs)) if record and grad_mode._enabled else None
         try:
             out = cls.forward(node or _NO_CTX, *arrays, **kwargs)
         except ValueError as e:
