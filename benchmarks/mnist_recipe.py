@@ -49,7 +49,7 @@ def main() -> None:
     aug = RandomAffine(10, (0.1, 0.1), (0.9, 1.1), image_shape=(28, 28), generator=1)
     order_rng = np.random.default_rng(0)
 
-    contenders = {"stirpile": _stirpile_runner(model, opt, sched, xte, yte)}
+    contenders = {"stirpile": _Runner(stirpile, model, opt, sched, xte, yte)}
     if not args.no_torch:
         try:
             import torch
@@ -85,33 +85,36 @@ def main() -> None:
                  "speed vs torch"], rows))  # fmt: skip
 
 
-def _stirpile_runner(model, opt, sched, xte, yte):
-    import stirpile
-    import stirpile.nn.functional as F
+class _Runner:
+    """Trains a model one epoch at a time and measures its test accuracy, in either
+    library: ``lib`` is ``stirpile`` or ``torch``, whose calls used here are the same
+    (``from_numpy``, ``nn.functional.cross_entropy``, ``no_grad``), so both sides run
+    the very same loop."""
 
-    class Runner:
-        def train_epoch(self, batches):
-            model.train()
-            for x, y in batches:
-                loss = F.cross_entropy(model(stirpile.from_numpy(x)), stirpile.from_numpy(y))
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                sched.step()
+    def __init__(self, lib, model, opt, sched, xte, yte):
+        self.lib, self.model, self.opt, self.sched = lib, model, opt, sched
+        self.xte, self.yte = xte, yte
 
-        def test_acc(self):
-            model.eval()
-            with stirpile.no_grad():
-                pred = model(stirpile.from_numpy(xte)).numpy().argmax(1)
-            return float((pred == yte).mean())
+    def train_epoch(self, batches):
+        lib, model, opt, sched = self.lib, self.model, self.opt, self.sched
+        cross_entropy = lib.nn.functional.cross_entropy
+        model.train()
+        for x, y in batches:
+            loss = cross_entropy(model(lib.from_numpy(x)), lib.from_numpy(y))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
 
-    return Runner()
+    def test_acc(self):
+        self.model.eval()
+        with self.lib.no_grad():
+            pred = self.model(self.lib.from_numpy(self.xte)).numpy().argmax(1)
+        return float((pred == self.yte).mean())
 
 
 def _torch_runner(torch, st_model, cfg, steps, xte, yte):
     """The same architecture and initial weights in PyTorch, the same optimizer and schedule."""
-    import numpy as np
-
     layers = []
     for m in st_model:
         kind = type(m).__name__
@@ -131,25 +134,7 @@ def _torch_runner(torch, st_model, cfg, steps, xte, yte):
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg["lr"], epochs=cfg["epochs"],
                                                 steps_per_epoch=steps)  # fmt: skip
     torch.manual_seed(0)
-
-    class Runner:
-        def train_epoch(self, batches):
-            model.train()
-            for x, y in batches:
-                loss = torch.nn.functional.cross_entropy(model(torch.from_numpy(x)),
-                                                         torch.from_numpy(y))  # fmt: skip
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                sched.step()
-
-        def test_acc(self):
-            model.eval()
-            with torch.no_grad():
-                pred = model(torch.from_numpy(xte)).numpy().argmax(1)
-            return float(np.mean(pred == yte))
-
-    return Runner()
+    return _Runner(torch, model, opt, sched, xte, yte)
 
 
 if __name__ == "__main__":

@@ -16,13 +16,17 @@ def x64(*shape, seed=0):
     return stirpile.tensor(rng.standard_normal(shape), dtype=stirpile.float64, requires_grad=True)
 
 
-class WrongSquare(Function):
-    """x², with a backward off by a factor of two."""
+class _Square(Function):
+    """x², saving x; the subclasses below get its backward wrong in different ways."""
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
         return x * x
+
+
+class WrongSquare(_Square):
+    """x², with a backward off by a factor of two."""
 
     @staticmethod
     def backward(ctx, g):
@@ -30,13 +34,8 @@ class WrongSquare(Function):
         return g * x
 
 
-class FirstOrderOnlySquare(Function):
+class FirstOrderOnlySquare(_Square):
     """x² whose backward is right in value but constant for double backward (detached x)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x
 
     @staticmethod
     def backward(ctx, g):

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import socket
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -48,17 +46,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def server():
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    srv.daemon_threads = True
-    srv.routes, srv.hits = {}, []
-    srv.url = f"http://127.0.0.1:{srv.server_address[1]}"
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-    thread.join(timeout=5)
+def server(start_server):
+    """A local server answering from ``server.routes`` (see ``_Handler``)."""
+    return start_server(_Handler, routes={})
 
 
 @pytest.fixture(autouse=True)
@@ -66,12 +56,6 @@ def _no_proxy(monkeypatch):
     # A proxy from the environment would intercept requests to 127.0.0.1.
     for var in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _assert_nothing_left(directory: Path, keep: tuple[str, ...] = ()):
@@ -137,8 +121,8 @@ def test_http_404(server, tmp_path):
     _assert_nothing_left(tmp_path)
 
 
-def test_unreachable_fails_fast(tmp_path):
-    url = f"http://127.0.0.1:{_closed_port()}/x.bin"
+def test_unreachable_fails_fast(tmp_path, dead_url):
+    url = dead_url() + "x.bin"
     start = time.monotonic()
     with pytest.raises(DownloadError) as info:
         download(url, tmp_path / "x.bin", SHA, timeout=5.0, progress=False)

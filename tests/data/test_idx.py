@@ -11,15 +11,6 @@ import pytest
 
 from stirpile.data.datasets import MNIST, IDXError, read_idx, write_idx
 
-_REPO = Path(__file__).resolve().parents[2]
-# The offline subset lives beside the checkout (../shared), or inside it on some machines.
-MNIST_DIR = next(
-    (d for d in (_REPO / ".." / "shared" / "data" / "mnist", _REPO / "shared" / "data" / "mnist")
-     if d.is_dir()),
-    _REPO / ".." / "shared" / "data" / "mnist",
-)  # fmt: skip
-needs_mnist = pytest.mark.skipif(not MNIST_DIR.is_dir(), reason=f"no offline MNIST at {MNIST_DIR}")
-
 # sha256 of the *decompressed* t10k files, as published independently of
 # this project: re-serialising our decoded arrays must reproduce them.
 RAW_SHA256 = {
@@ -37,10 +28,9 @@ def _serialise(a: np.ndarray, code: int) -> bytes:
 # -- the real files ---------------------------------------------------------
 
 
-@needs_mnist
 @pytest.mark.parametrize("fname", sorted(RAW_SHA256))
-def test_t10k_decodes_to_published_bytes(fname):
-    path = MNIST_DIR / fname
+def test_t10k_decodes_to_published_bytes(offline_mnist, fname):
+    path = offline_mnist / fname
     assert hashlib.sha256(path.read_bytes()).hexdigest() == MNIST.sha256[fname]
     a = read_idx(path)
     shape = (10000, 28, 28) if "images" in fname else (10000,)
@@ -49,26 +39,26 @@ def test_t10k_decodes_to_published_bytes(fname):
     assert hashlib.sha256(_serialise(a, 0x08)).hexdigest() == RAW_SHA256[fname]
 
 
-@needs_mnist
-def test_t10k_known_facts():
-    labels = read_idx(MNIST_DIR / "t10k-labels-idx1-ubyte.gz")
+def test_t10k_known_facts(offline_mnist):
+    labels = read_idx(offline_mnist / "t10k-labels-idx1-ubyte.gz")
     assert labels[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
     assert np.bincount(labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-    images = read_idx(MNIST_DIR / "t10k-images-idx3-ubyte.gz")
+    images = read_idx(offline_mnist / "t10k-images-idx3-ubyte.gz")
     assert images.max() == 255 and images.min() == 0
     assert abs(images.mean() / 255 - 0.1325) < 1e-3  # the well-known test-set mean
 
 
-@needs_mnist
-def test_train5k():
+def test_train5k(offline_mnist):
     for fname in ("train5k-images-idx3-ubyte.gz", "train5k-labels-idx1-ubyte.gz"):
-        assert hashlib.sha256((MNIST_DIR / fname).read_bytes()).hexdigest() == MNIST.sha256[fname]
-    images = read_idx(MNIST_DIR / "train5k-images-idx3-ubyte.gz")
-    labels = read_idx(MNIST_DIR / "train5k-labels-idx1-ubyte.gz")
+        assert (
+            hashlib.sha256((offline_mnist / fname).read_bytes()).hexdigest() == MNIST.sha256[fname]
+        )
+    images = read_idx(offline_mnist / "train5k-images-idx3-ubyte.gz")
+    labels = read_idx(offline_mnist / "train5k-labels-idx1-ubyte.gz")
     assert images.shape == (5000, 28, 28) and images.dtype == np.uint8
     assert labels.shape == (5000,) and labels.dtype == np.uint8
     assert np.bincount(labels, minlength=10).tolist() == [500] * 10
-    raw = gzip.decompress((MNIST_DIR / "train5k-images-idx3-ubyte.gz").read_bytes())
+    raw = gzip.decompress((offline_mnist / "train5k-images-idx3-ubyte.gz").read_bytes())
     assert _serialise(images, 0x08) == raw
 
 

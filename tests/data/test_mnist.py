@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import numpy as np
@@ -13,15 +11,6 @@ import pytest
 
 from stirpile.data.datasets import MNIST, FashionMNIST, write_idx
 from stirpile.data.datasets import mnist as mnist_module
-
-_REPO = Path(__file__).resolve().parents[2]
-# The offline subset lives beside the checkout (../shared), or inside it on some machines.
-MNIST_DIR = next(
-    (d for d in (_REPO / ".." / "shared" / "data" / "mnist", _REPO / "shared" / "data" / "mnist")
-     if d.is_dir()),
-    _REPO / ".." / "shared" / "data" / "mnist",
-)  # fmt: skip
-needs_mnist = pytest.mark.skipif(not MNIST_DIR.is_dir(), reason=f"no offline MNIST at {MNIST_DIR}")
 
 
 @pytest.fixture(autouse=True)
@@ -55,9 +44,8 @@ def _fake_split(
 # -- the real offline files ---------------------------------------------------
 
 
-@needs_mnist
-def test_train5k_split():
-    ds = MNIST(root=MNIST_DIR, split="train5k")
+def test_train5k_split(offline_mnist):
+    ds = MNIST(root=offline_mnist, split="train5k")
     assert len(ds) == 5000 and ds.split == "train5k"
     assert ds.data.shape == (5000, 28, 28) and ds.data.dtype == np.uint8
     assert ds.targets.shape == (5000,) and ds.targets.dtype == np.int64
@@ -70,9 +58,8 @@ def test_train5k_split():
     np.testing.assert_array_equal(image[0], ds.data[-1] / np.float32(255))
 
 
-@needs_mnist
-def test_test_split_and_arrays():
-    ds = MNIST(root=MNIST_DIR, train=False)
+def test_test_split_and_arrays(offline_mnist):
+    ds = MNIST(root=offline_mnist, train=False)
     assert len(ds) == 10000 and ds.split == "test"
     assert ds.targets[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
     X, y = ds.arrays()
@@ -85,10 +72,9 @@ def test_test_split_and_arrays():
     assert Xraw.max() == 255.0 and Xraw.dtype == np.float32
 
 
-@needs_mnist
-def test_transforms_applied():
+def test_transforms_applied(offline_mnist):
     ds = MNIST(
-        root=MNIST_DIR,
+        root=offline_mnist,
         split="train5k",
         transform=lambda im: im.shape,
         target_transform=lambda t: t + 100,
@@ -174,31 +160,16 @@ class _FileHandler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def mirror(tmp_path):
-    """A static file server over tmp_path/'www'; yields it with .url and .hits."""
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), _FileHandler)
-    srv.daemon_threads = True
-    srv.docroot, srv.hits = tmp_path / "www", []
-    srv.docroot.mkdir()
-    srv.url = f"http://127.0.0.1:{srv.server_address[1]}"
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-    thread.join(timeout=5)
+def mirror(tmp_path, start_server):
+    """A static file server over tmp_path/'www', with .url and .hits."""
+    (tmp_path / "www").mkdir()
+    return start_server(_FileHandler, docroot=tmp_path / "www")
 
 
-def _dead_url() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{s.getsockname()[1]}/"
-
-
-def test_download_falls_back_to_next_mirror(monkeypatch, mirror, tmp_path):
+def test_download_falls_back_to_next_mirror(monkeypatch, mirror, tmp_path, dead_url):
     sums = _fake_split(mirror.docroot / "mnist", MNIST.files["test"], n=20)
     monkeypatch.setattr(MNIST, "sha256", {**MNIST.sha256, **sums})
-    monkeypatch.setattr(MNIST, "mirrors", (_dead_url(), mirror.url + "/mnist"))
+    monkeypatch.setattr(MNIST, "mirrors", (dead_url(), mirror.url + "/mnist"))
     ds = MNIST(train=False, download=True)
     assert len(ds) == 20 and ds.data.shape == (20, 28, 28)
     cached = tmp_path / "cache" / "MNIST"
@@ -209,13 +180,13 @@ def test_download_falls_back_to_next_mirror(monkeypatch, mirror, tmp_path):
     assert len(MNIST(train=False, download=True)) == 20 and mirror.hits == []
 
 
-def test_download_only_what_is_missing(monkeypatch, mirror, tmp_path):
+def test_download_only_what_is_missing(monkeypatch, mirror, tmp_path, dead_url):
     sums = _fake_split(mirror.docroot, MNIST.files["test"], n=4)
     _fake_split(tmp_path / "root", MNIST.files["test"], n=4)
     (tmp_path / "root" / "t10k-labels-idx1-ubyte.gz").unlink()
     monkeypatch.setattr(MNIST, "sha256", {**MNIST.sha256, **sums})
     monkeypatch.setenv("STIRPILE_MNIST_MIRROR", mirror.url)  # env beats the class attribute
-    monkeypatch.setattr(MNIST, "mirrors", (_dead_url(),))
+    monkeypatch.setattr(MNIST, "mirrors", (dead_url(),))
     assert len(MNIST(root=tmp_path / "root", train=False, download=True)) == 4
     assert mirror.hits == ["/t10k-labels-idx1-ubyte.gz"]
 
@@ -231,8 +202,8 @@ def test_download_checksum_mismatch(monkeypatch, mirror, tmp_path):
     assert list(cached.iterdir()) == []  # no partial or temp files
 
 
-def test_download_all_mirrors_fail(monkeypatch, mirror):
-    dead = _dead_url()
+def test_download_all_mirrors_fail(monkeypatch, mirror, dead_url):
+    dead = dead_url()
     monkeypatch.setenv("STIRPILE_MNIST_MIRROR", f"{dead}, {mirror.url}/nothing-here/")
     tried = []
 
@@ -251,11 +222,11 @@ def test_download_all_mirrors_fail(monkeypatch, mirror):
     assert sum(u.startswith(mirror.url) for u in tried) == 2
 
 
-def test_fashion_has_its_own_dir_mirror_and_classes(monkeypatch, mirror, tmp_path):
+def test_fashion_has_its_own_dir_mirror_and_classes(monkeypatch, mirror, tmp_path, dead_url):
     sums = _fake_split(mirror.docroot, FashionMNIST.files["train"], n=6)
     monkeypatch.setattr(FashionMNIST, "sha256", {**FashionMNIST.sha256, **sums})
     monkeypatch.setenv("STIRPILE_FASHIONMNIST_MIRROR", mirror.url)
-    monkeypatch.setenv("STIRPILE_MNIST_MIRROR", _dead_url())  # must not be used
+    monkeypatch.setenv("STIRPILE_MNIST_MIRROR", dead_url())  # must not be used
     ds = FashionMNIST(download=True)
     assert len(ds) == 6 and ds.classes[9] == "Ankle boot"
     assert (tmp_path / "cache" / "FashionMNIST" / "train-images-idx3-ubyte.gz").is_file()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -11,18 +9,13 @@ import stirpile
 from stirpile import nn
 from stirpile.labs import activations
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "mnist"
-needs_mnist = pytest.mark.skipif(
-    not (DATA / "t10k-images-idx3-ubyte.gz").is_file(), reason="offline MNIST not found"
-)
-
 
 @pytest.fixture(scope="module")
-def results():
-    return activations.run(quick=True, data_dir=DATA)
+def results(offline_mnist):
+    """The quick run; every test that takes it is skipped without the offline MNIST."""
+    return activations.run(quick=True, data_dir=offline_mnist)
 
 
-@needs_mnist
 def test_the_table_has_every_row_with_its_year(results):
     rows = results["rows"]
     assert list(rows) == list(activations.ROWS)
@@ -32,7 +25,6 @@ def test_the_table_has_every_row_with_its_year(results):
         assert len(r["test_acc"]) == len(results["seeds"])
 
 
-@needs_mnist
 def test_no_activation_means_a_linear_network(results):
     rows = results["rows"]
     assert rows["none"]["linearity_deviation"] < 1e-4  # float32 rounding
@@ -43,7 +35,6 @@ def test_no_activation_means_a_linear_network(results):
     assert rows["none"]["test_acc_mean"] < results["softmax_regression_acc"] + 0.02
 
 
-@needs_mnist
 def test_every_row_learns_and_relu_is_not_worse_than_sigmoid(results):
     rows = results["rows"]
     for name, r in rows.items():
@@ -51,7 +42,6 @@ def test_every_row_learns_and_relu_is_not_worse_than_sigmoid(results):
     assert rows["ReLU"]["test_acc_mean"] >= rows["sigmoid"]["test_acc_mean"] - 0.02
 
 
-@needs_mnist
 def test_dead_units_are_counted_for_the_relu_family_only(results):
     rows = results["rows"]
     for name in ("ReLU", "leaky ReLU (α = 0.01)", "PReLU", "ELU"):
@@ -78,7 +68,6 @@ def test_maxout_replaces_the_linear_layer():
     assert apl[1].hinges == 2
 
 
-@needs_mnist
 def test_report_writes_figures_and_table(results, tmp_path):
     paths = activations.report(results, tmp_path)
     assert {p.name for p in paths} == {"accuracy.png", "functions.png", "README.md"}

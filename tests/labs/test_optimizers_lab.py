@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from stirpile.labs import optimizers
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "mnist"
-pytestmark = pytest.mark.skipif(
-    not (DATA / "t10k-images-idx3-ubyte.gz").is_file(), reason="offline MNIST not found"
-)
-
 
 @pytest.fixture(scope="module")
-def results():
-    return optimizers.run(quick=True, data_dir=DATA)
+def results(offline_mnist):
+    """The quick run; every test here takes it, so all are skipped without the offline MNIST."""
+    return optimizers.run(quick=True, data_dir=offline_mnist)
 
 
 def test_momentum_and_nesterov_beat_sgd_on_the_quadratic(results):

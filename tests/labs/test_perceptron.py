@@ -3,19 +3,15 @@ MLP on (a subset of) MNIST."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from stirpile.labs import perceptron as lab
 
-MNIST_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "mnist"
-
 
 @pytest.fixture(scope="module")
-def results():
-    return lab.run(quick=True, seed=0, data_dir=MNIST_DIR)
+def results(mnist_dir):
+    return lab.run(quick=True, seed=0, data_dir=mnist_dir)
 
 
 @pytest.fixture

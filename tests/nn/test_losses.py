@@ -52,6 +52,22 @@ def compare(torch, close, fn_ours, fn_torch, arrays, dtype="float64", grad=None,
     return out, tout
 
 
+def compare_functional(torch, close, name, arrays, dtype="float64", grad=None, consts=(), **kw):
+    """:func:`compare` for the functional loss ``name``: ``F.<name>(*arrays, *consts, **kw)``
+    against ``torch.nn.functional.<name>`` called the same way."""
+    ours, theirs = getattr(F, name), getattr(torch.nn.functional, name)
+    return compare(
+        torch,
+        close,
+        lambda *args: ours(*args, **kw),
+        lambda *args: theirs(*args, **kw),
+        arrays,
+        dtype,
+        grad=grad,
+        consts=consts,
+    )
+
+
 # -- regression losses ----------------------------------------------------------------------
 
 REGRESSION = [
@@ -71,16 +87,7 @@ REGRESSION = [
 @pytest.mark.parametrize("name,kwargs", REGRESSION, ids=[f"{n}{k}" for n, k in REGRESSION])
 def test_regression_losses_match_torch(torch, close, name, kwargs, reduction, dtype):
     x, y = _x(4, 3, scale=2.0), _x(4, 3, seed=1)
-    fo = getattr(F, name)
-    ft = getattr(torch.nn.functional, name)
-    compare(
-        torch,
-        close,
-        lambda a, b: fo(a, b, reduction=reduction, **kwargs),
-        lambda a, b: ft(a, b, reduction=reduction, **kwargs),
-        [x, y],
-        dtype,
-    )
+    compare_functional(torch, close, name, [x, y], dtype, reduction=reduction, **kwargs)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -145,15 +152,7 @@ def test_cross_entropy_index_targets(torch, close, dtype, reduction, weighted, i
         t[[1, 4]] = -100
     w = np.array([0.5, 2.0, 1.0, 0.25]) if weighted else None
     kw = {"reduction": reduction, "label_smoothing": smoothing}
-    compare(
-        torch,
-        close,
-        lambda a, t, w: F.cross_entropy(a, t, w, **kw),
-        lambda a, t, w: torch.nn.functional.cross_entropy(a, t, w, **kw),
-        [x],
-        dtype,
-        consts=[t, w],
-    )
+    compare_functional(torch, close, "cross_entropy", [x], dtype, consts=[t, w], **kw)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -163,22 +162,10 @@ def test_cross_entropy_custom_ignore_index_and_spatial(torch, close, reduction):
     t[0, 1, 1] = 7
     kw = {"reduction": reduction, "ignore_index": 7, "label_smoothing": 0.1}
     w = np.array([1.0, 0.3, 2.0])
-    compare(
-        torch,
-        close,
-        lambda a, t, w: F.cross_entropy(a, t, w, **kw),
-        lambda a, t, w: torch.nn.functional.cross_entropy(a, t, w, **kw),
-        [x],
-        consts=[t, w],
-    )
+    compare_functional(torch, close, "cross_entropy", [x], consts=[t, w], **kw)
     # a single sample: input (C,), target ()
-    compare(
-        torch,
-        close,
-        lambda a, t: F.cross_entropy(a, t, reduction=reduction),
-        lambda a, t: torch.nn.functional.cross_entropy(a, t, reduction=reduction),
-        [_x(5)],
-        consts=[np.array(2)],
+    compare_functional(
+        torch, close, "cross_entropy", [_x(5)], consts=[np.array(2)], reduction=reduction
     )
 
 
@@ -192,15 +179,7 @@ def test_cross_entropy_probability_targets(torch, close, dtype, reduction, weigh
     p = np.random.default_rng(1).dirichlet(np.ones(4), 5)
     w = np.array([0.5, 2.0, 1.0, 0.25]) if weighted else None
     kw = {"reduction": reduction, "label_smoothing": smoothing}
-    compare(
-        torch,
-        close,
-        lambda a, p, w: F.cross_entropy(a, p, w, **kw),
-        lambda a, p, w: torch.nn.functional.cross_entropy(a, p, w, **kw),
-        [x, p],
-        dtype,
-        consts=[w],
-    )
+    compare_functional(torch, close, "cross_entropy", [x, p], dtype, consts=[w], **kw)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -208,18 +187,10 @@ def test_cross_entropy_large_logits(torch, close, dtype):
     x = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4], [5e3, 1e4, -1e4], [1e4, 1e4, 1e4]])
     t = np.array([1, 0, 0, 2])
     for kw in [{}, {"label_smoothing": 0.1}, {"reduction": "none"}]:
-        out, _ = compare(
-            torch,
-            close,
-            lambda a, t, kw=kw: F.cross_entropy(a, t, **kw),
-            lambda a, t, kw=kw: torch.nn.functional.cross_entropy(a, t, **kw),
-            [x],
-            dtype,
-            consts=[t],
-        )
+        out, _ = compare_functional(torch, close, "cross_entropy", [x], dtype, consts=[t], **kw)
         assert np.isfinite(out.detach().numpy()).all()
     p = np.array([[0.2, 0.8, 0.0]] * 4)
-    compare(torch, close, F.cross_entropy, torch.nn.functional.cross_entropy, [x, p], dtype)
+    compare_functional(torch, close, "cross_entropy", [x, p], dtype)
 
 
 def test_cross_entropy_all_ignored_is_nan_like_torch(torch):
@@ -312,15 +283,7 @@ def test_nll_loss_matches_torch(torch, close, dtype, reduction, weighted):
     x = _x(5, 3)
     t = np.array([0, 2, -100, 1, 2])
     w = np.array([0.3, 1.0, 2.0]) if weighted else None
-    compare(
-        torch,
-        close,
-        lambda a, t, w: F.nll_loss(a, t, w, reduction=reduction),
-        lambda a, t, w: torch.nn.functional.nll_loss(a, t, w, reduction=reduction),
-        [x],
-        dtype,
-        consts=[t, w],
-    )
+    compare_functional(torch, close, "nll_loss", [x], dtype, consts=[t, w], reduction=reduction)
     x3, t3 = _x(2, 3, 4), np.random.default_rng(1).integers(0, 3, (2, 4))
     compare(
         torch,
@@ -349,27 +312,16 @@ def test_bce_matches_torch(torch, close, dtype, reduction, weighted):
     rng = np.random.default_rng(0)
     p, y = rng.uniform(0.02, 0.98, (4, 3)), rng.uniform(0, 1, (4, 3))
     w = rng.uniform(0.5, 2, (4, 3)) if weighted else None
-    compare(
-        torch,
-        close,
-        lambda a, b, w: F.binary_cross_entropy(a, b, w, reduction=reduction),
-        lambda a, b, w: torch.nn.functional.binary_cross_entropy(a, b, w, reduction=reduction),
-        [p, y],
-        dtype,
-        consts=[w],
+    compare_functional(
+        torch, close, "binary_cross_entropy", [p, y], dtype, consts=[w], reduction=reduction
     )
 
 
 def test_bce_extremes_clamp_like_torch(torch, close):
     p = np.array([0.0, 1.0, 0.0, 1.0, 1e-50, 0.5])
     y = np.array([0.0, 1.0, 1.0, 0.0, 1.0, 0.5])
-    compare(
-        torch,
-        close,
-        lambda a, b: F.binary_cross_entropy(a, b, reduction="none"),
-        lambda a, b: torch.nn.functional.binary_cross_entropy(a, b, reduction="none"),
-        [p, y],
-        grad=[True, False],
+    compare_functional(
+        torch, close, "binary_cross_entropy", [p, y], grad=[True, False], reduction="none"
     )
     assert F.binary_cross_entropy(stirpile.tensor([0.0]), stirpile.tensor([1.0])).item() == 100
     with pytest.raises(RuntimeError, match="between 0 and 1"):
@@ -423,15 +375,8 @@ def test_bce_modules(torch, close):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_cosine_similarity_matches_torch(torch, close, dtype):
     a, b = _x(4, 5), _x(4, 5, seed=1)
-    compare(torch, close, F.cosine_similarity, torch.nn.functional.cosine_similarity, [a, b], dtype)
-    compare(
-        torch,
-        close,
-        lambda a, b: F.cosine_similarity(a, b, dim=0),
-        lambda a, b: torch.nn.functional.cosine_similarity(a, b, dim=0),
-        [a, b],
-        dtype,
-    )
+    compare_functional(torch, close, "cosine_similarity", [a, b], dtype)
+    compare_functional(torch, close, "cosine_similarity", [a, b], dtype, dim=0)
     compare(
         torch,
         close,

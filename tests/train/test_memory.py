@@ -13,7 +13,12 @@ from stirpile.autograd.function import Node
 
 def _live(kind):
     gc.collect()
-    return sum(isinstance(o, kind) for o in gc.get_objects())
+    # check the type's module first: isinstance() on arbitrary objects can trigger
+    # other libraries' lazy attributes (torch warns about deprecated ones)
+    return sum(
+        str(type(o).__module__).startswith("stirpile") and isinstance(o, kind)
+        for o in gc.get_objects()
+    )
 
 
 def _step(model, opt, x, y):

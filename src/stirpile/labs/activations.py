@@ -40,6 +40,7 @@ import numpy as np
 
 import stirpile
 from stirpile import nn, optim
+from stirpile.train.plots import _plt, _save
 
 from . import common
 
@@ -177,15 +178,6 @@ def run(quick: bool = False, seed: int = 0, data_dir: Any = None) -> dict[str, A
 
 
 # -- figures and table --------------------------------------------------------------------
-def _plt() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def plot_functions(path: Path) -> Path:
     """The elementwise activations of the table, drawn on [−3, 3] (PReLU at its initial
     slope 0.25, RReLU at its evaluation slope, the mean 0.3; APL starts as a ReLU)."""
@@ -220,9 +212,7 @@ def plot_functions(path: Path) -> Path:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_results(results: dict, path: Path) -> Path:
@@ -263,14 +253,11 @@ def plot_results(results: dict, path: Path) -> Path:
     ax_curve.legend(fontsize=8, loc="lower right")
     fig.suptitle(f"{results['recipe']}; {results['n_train']:,} training images")
     fig.tight_layout()
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def report(results: dict, out_dir: str | Path) -> list[Path]:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = common.output_dir(out_dir)
     paths = [plot_results(results, out / "accuracy.png"), plot_functions(out / "functions.png")]
     table_rows = []
     for name, r in results["rows"].items():

@@ -76,9 +76,14 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
     return "\n".join(lines)
 
 
-def write_readme(out_dir: str | Path, title: str, body: str) -> Path:
+def output_dir(out_dir: str | Path) -> Path:
+    """The folder a lab's report goes to, created (with its parents) if missing."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "README.md"
+    return out
+
+
+def write_readme(out_dir: str | Path, title: str, body: str) -> Path:
+    path = output_dir(out_dir) / "README.md"
     path.write_text(f"# {title}\n\n{body.strip()}\n")
     return path

@@ -196,11 +196,10 @@ def run(quick: bool = False, seed: int = 0, data_dir: Any = None) -> dict[str, A
 # -- the report ----------------------------------------------------------------------------
 def report(results: dict[str, Any], out_dir: str | Path) -> list[Path]:
     from ..train.plots import _plt, _save
-    from .common import markdown_table, write_readme
+    from .common import markdown_table, output_dir, write_readme
 
     plt = _plt()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_dir(out_dir)
     S_, tau = results["s"], results["tau"]
     runs = results["runs"]
     colors = plt.get_cmap("viridis")(np.linspace(0, 0.85, len(S_)))

@@ -51,6 +51,7 @@ import stirpile
 from stirpile import optim
 from stirpile.models import mlp
 from stirpile.optim import lr_scheduler
+from stirpile.train.plots import _plt, _save
 
 from . import common
 
@@ -214,21 +215,6 @@ def run(quick: bool = False, seed: int = 0, data_dir: Any = None) -> dict[str, A
 
 
 # -- figures and table --------------------------------------------------------------------
-def _plt() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig: Any, path: Path) -> Path:
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    _plt().close(fig)
-    return path
-
-
 def plot_landscapes(results: dict, path: Path) -> Path:
     """Top: the paths on the contour lines; bottom: the loss along each path."""
     plt = _plt()
@@ -325,8 +311,7 @@ def plot_schedules(results: dict, path: Path) -> Path:
 
 
 def report(results: dict, out_dir: str | Path) -> list[Path]:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = common.output_dir(out_dir)
     paths = [
         plot_landscapes(results, out / "landscapes.png"),
         plot_mnist(results, out / "mnist.png"),

@@ -224,11 +224,10 @@ def run(quick: bool = False, seed: int = 0, data_dir: Any = None) -> dict[str, A
 # -- the report ----------------------------------------------------------------------------
 def report(results: dict[str, Any], out_dir: str | Path) -> list[Path]:
     from ..train.plots import _plt, _save
-    from .common import markdown_table, write_readme
+    from .common import markdown_table, output_dir, write_readme
 
     plt = _plt()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_dir(out_dir)
     sep, nonsep = results["separable"], results["xor"]
 
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))  # shading: where the perceptron says ±1

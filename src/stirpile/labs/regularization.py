@@ -40,6 +40,7 @@ from stirpile.data import DataLoader, TensorDataset
 from stirpile.data.transforms import RandomAffine
 from stirpile.models import mlp
 from stirpile.train import Callback, EarlyStopping, Trainer
+from stirpile.train.plots import _plt, _save
 
 from . import common
 
@@ -166,15 +167,6 @@ def run(quick: bool = False, seed: int = 0, data_dir: Any = None) -> dict[str, A
 
 
 # -- figures and table --------------------------------------------------------------------
-def _plt() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def plot_curves(results: dict, path: Path) -> Path:
     """One panel per setting: clean train and test loss per epoch."""
     plt = _plt()
@@ -217,9 +209,7 @@ def plot_curves(results: dict, path: Path) -> Path:
         f"images, {results['recipe']}"
     )
     fig.tight_layout()
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_gap(results: dict, path: Path) -> Path:
@@ -240,14 +230,11 @@ def plot_gap(results: dict, path: Path) -> Path:
     ax.set_title("train vs test accuracy: the generalization gap")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.grid(axis="y", alpha=0.3)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def report(results: dict, out_dir: str | Path) -> list[Path]:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = common.output_dir(out_dir)
     paths = [plot_curves(results, out / "overfitting.png"), plot_gap(results, out / "gap.png")]
     rows = [
         [

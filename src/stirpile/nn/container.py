@@ -24,7 +24,7 @@ from __future__ import annotations
 import operator
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from .module import Module, _addindent
 
@@ -38,7 +38,48 @@ def _index(idx: Any, size: int) -> int:
     return idx % size
 
 
-class Sequential(Module):
+_C = TypeVar("_C", bound="_Numbered")  # so that append returns a Sequential or a ModuleList
+
+
+class _Numbered(Module):
+    """What ``Sequential`` and ``ModuleList`` share: children in order, indexed by
+    position and named ``"0"``, ``"1"``, … (a ``Sequential`` built from an
+    ``OrderedDict`` keeps its names until then). After a deletion or an insertion the
+    children are renamed, as PyTorch does, so that the child at index ``i`` is the one
+    named ``str(i)`` and its parameters are ``"i.weight"``, … in the state dict."""
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def __delitem__(self, idx: int | slice) -> None:
+        keys = list(self._modules)
+        for key in keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(self))]]:
+            delattr(self, key)
+        # renumber, as PyTorch does, so that indices and names stay aligned
+        self.__dict__["_modules"] = {str(i): m for i, m in enumerate(self._modules.values())}
+
+    def append(self: _C, module: Module) -> _C:
+        self.add_module(str(len(self)), module)
+        return self
+
+    def pop(self, index: int = -1) -> Module:
+        module = self[index]
+        del self[index]
+        return module
+
+    def _insert(self, index: int, module: Module) -> None:
+        """Put ``module`` before position ``index`` (``list.insert``'s rule) and renumber."""
+        modules = list(self._modules.values())
+        modules.insert(index, module)
+        self.__dict__["_modules"] = {}
+        for i, m in enumerate(modules):
+            self.add_module(str(i), m)
+
+
+class Sequential(_Numbered):
     """Modules applied one after the other.
 
     Args:
@@ -71,43 +112,17 @@ class Sequential(Module):
         key = list(self._modules)[_index(idx, len(self))]
         setattr(self, key, module)
 
-    def __delitem__(self, idx: int | slice) -> None:
-        keys = list(self._modules)
-        for key in keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(self))]]:
-            delattr(self, key)
-        # renumber, as PyTorch does, so that indices and names stay aligned
-        self.__dict__["_modules"] = {str(i): m for i, m in enumerate(self._modules.values())}
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def append(self, module: Module) -> Sequential:
-        self.add_module(str(len(self)), module)
-        return self
-
     def insert(self, index: int, module: Module) -> Sequential:
-        modules = list(self._modules.values())
-        n = len(modules)
+        n = len(self)
         if not -n <= index <= n:
             raise IndexError(f"Index out of range: {index}")
-        modules.insert(index, module)
-        self.__dict__["_modules"] = {}
-        for i, m in enumerate(modules):
-            self.add_module(str(i), m)
+        self._insert(index, module)
         return self
 
     def extend(self, modules: Iterable[Module]) -> Sequential:
         for m in modules:
             self.append(m)
         return self
-
-    def pop(self, index: int = -1) -> Module:
-        module = self[index]
-        del self[index]
-        return module
 
     def __add__(self, other: Sequential) -> Sequential:
         if not isinstance(other, Sequential):
@@ -118,7 +133,7 @@ class Sequential(Module):
         return Sequential(*self, *other)
 
 
-class ModuleList(Module):
+class ModuleList(_Numbered):
     """A list of modules, registered as children ``"0"``, ``"1"``, … (a plain Python list
     would hide their parameters from ``parameters()`` and ``state_dict()``).
 
@@ -141,27 +156,11 @@ class ModuleList(Module):
     def __setitem__(self, idx: int, module: Module) -> None:
         setattr(self, str(_index(idx, len(self))), module)
 
-    def __delitem__(self, idx: int | slice) -> None:
-        keys = list(self._modules)
-        for key in keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(self))]]:
-            delattr(self, key)
-        self.__dict__["_modules"] = {str(i): m for i, m in enumerate(self._modules.values())}
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
     def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
         return self.extend(modules)
 
     def __add__(self, other: Iterable[Module]) -> ModuleList:
         return ModuleList([*self, *other])
-
-    def append(self, module: Module) -> ModuleList:
-        self.add_module(str(len(self)), module)
-        return self
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
         if isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential)):
@@ -174,16 +173,7 @@ class ModuleList(Module):
         return self
 
     def insert(self, index: int, module: Module) -> None:
-        modules = list(self._modules.values())
-        modules.insert(index, module)
-        self.__dict__["_modules"] = {}
-        for i, m in enumerate(modules):
-            self.add_module(str(i), m)
-
-    def pop(self, index: int = -1) -> Module:
-        module = self[index]
-        del self[index]
-        return module
+        self._insert(index, module)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("ModuleList has no forward: iterate over it in your forward")

@@ -118,8 +118,12 @@ def _same_size(input: Tensor, target: Any) -> None:
         )
 
 
-def _weighted(loss: Tensor, weight: Any, reduction: str, divide_by_weight: bool) -> Tensor:
-    """Elementwise-weighted reduction (PyTorch's ``weight=`` of mse/l1/huber)."""
+def _reduce_weighted(loss: Tensor, weight: Any, reduction: str, divide_by_weight: bool) -> Tensor:
+    """The ``reduction`` of ``loss``, elementwise-weighted when ``weight`` is given
+    (PyTorch's ``weight=`` of mse/l1/huber). Weighted, ``"mean"`` is ``Σ w ℓ / Σ w`` if
+    ``divide_by_weight`` (mse, l1), else the plain mean of ``w ℓ`` (huber)."""
+    if weight is None:
+        return _reduce(loss, reduction)
     _check_reduction(reduction)
     if tuple(B.xp.shape(_raw(weight))) != tuple(loss.shape):
         raise ValueError("Weights and input must have the same size.")
@@ -266,23 +270,31 @@ def logsigmoid(input: Tensor) -> Tensor:
     return -_softplus0(-input)
 
 
-def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
-    warnings.warn(
-        f"Implicit dimension choice for {name} has been deprecated. Change the call to "
-        "include dim=X as an argument.",
-        stacklevel=stacklevel,
-    )
-    return 0 if ndim in (0, 1, 3) else 1
+def _softmax_args(
+    name: str, input: Tensor, dim: int | None, stacklevel: int, dtype: Any
+) -> tuple[Tensor, int]:
+    """What softmax, softmin and log_softmax (``name``) do before their one line of work:
+    cast the input to ``dtype`` if given, and pick the dimension. Without ``dim``, that is
+    PyTorch's deprecated implicit choice (0 for 0-, 1- and 3-d inputs, else 1), with a
+    warning. ``name`` calls this helper directly, so ``stacklevel`` counts the frames as
+    it would inside ``name``: the warning points at whoever called ``name``."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if dim is None:
+        warnings.warn(
+            f"Implicit dimension choice for {name} has been deprecated. Change the call to "
+            "include dim=X as an argument.",
+            stacklevel=stacklevel,
+        )
+        dim = 0 if input.ndim in (0, 1, 3) else 1
+    return input, dim
 
 
 def softmax(
     input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None
 ) -> Tensor:
     """``e^(x_i) / Σ_j e^(x_j)`` along ``dim`` (computed with the maximum subtracted)."""
-    if dtype is not None:
-        input = input.to(dtype)
-    if dim is None:
-        dim = _softmax_dim("softmax", input.ndim, _stacklevel)
+    input, dim = _softmax_args("softmax", input, dim, _stacklevel, dtype)
     return input.softmax(dim)
 
 
@@ -290,10 +302,7 @@ def softmin(
     input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None
 ) -> Tensor:
     """``softmax(−x)``."""
-    if dtype is not None:
-        input = input.to(dtype)
-    if dim is None:
-        dim = _softmax_dim("softmin", input.ndim, _stacklevel)
+    input, dim = _softmax_args("softmin", input, dim, _stacklevel, dtype)
     return (-input).softmax(dim)
 
 
@@ -301,10 +310,7 @@ def log_softmax(
     input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None
 ) -> Tensor:
     """``x_i − log Σ_j e^(x_j)`` along ``dim``; more accurate than ``softmax(x).log()``."""
-    if dtype is not None:
-        input = input.to(dtype)
-    if dim is None:
-        dim = _softmax_dim("log_softmax", input.ndim, _stacklevel)
+    input, dim = _softmax_args("log_softmax", input, dim, _stacklevel, dtype)
     return input.log_softmax(dim)
 
 
@@ -448,9 +454,7 @@ def mse_loss(
     _same_size(input, target)
     diff = input - _tensor(target, input)
     loss = diff * diff
-    if weight is not None:
-        return _weighted(loss, weight, reduction, divide_by_weight=True)
-    return _reduce(loss, reduction)
+    return _reduce_weighted(loss, weight, reduction, divide_by_weight=True)
 
 
 def l1_loss(
@@ -465,9 +469,7 @@ def l1_loss(
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _same_size(input, target)
     loss = (input - _tensor(target, input)).abs()
-    if weight is not None:
-        return _weighted(loss, weight, reduction, divide_by_weight=True)
-    return _reduce(loss, reduction)
+    return _reduce_weighted(loss, weight, reduction, divide_by_weight=True)
 
 
 def huber_loss(
@@ -479,9 +481,7 @@ def huber_loss(
     d = input - _tensor(target, input)
     a = d.abs()
     loss = where(a < delta, d * d * 0.5, (a - 0.5 * delta) * delta)
-    if weight is not None:
-        return _weighted(loss, weight, reduction, divide_by_weight=False)
-    return _reduce(loss, reduction)
+    return _reduce_weighted(loss, weight, reduction, divide_by_weight=False)
 
 
 def smooth_l1_loss(

@@ -58,8 +58,8 @@ class _Loss(Module):
 
 
 class _WeightedLoss(_Loss):
-    """A loss with a per-class ``weight``, kept as a buffer (so it is in the state dict
-    and follows ``to(dtype)``), as in PyTorch."""
+    """A loss with a ``weight`` (per class; per element for the binary losses), kept as
+    a buffer (so it is in the state dict and follows ``to(dtype)``), as in PyTorch."""
 
     def __init__(
         self,
@@ -224,7 +224,7 @@ class BCELoss(_WeightedLoss):
         return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
 
 
-class BCEWithLogitsLoss(_Loss):
+class BCEWithLogitsLoss(_WeightedLoss):
     """Sigmoid + binary cross-entropy in one stable step:
     ``ℓ = max(x, 0) − x y + log(1 + e^(−|x|))`` (with ``pos_weight`` p:
     ``(1 − y) x + (1 + (p − 1) y) log(1 + e^(−x))``).
@@ -240,8 +240,7 @@ class BCEWithLogitsLoss(_Loss):
         reduction: str = "mean",
         pos_weight: Tensor | None = None,
     ) -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.register_buffer("weight", weight)
+        super().__init__(weight, size_average, reduce, reduction)
         self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:

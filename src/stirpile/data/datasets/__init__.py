@@ -4,6 +4,7 @@
 - :mod:`.download`: checksum-verified atomic downloads; the cache directory.
 - :mod:`.mnist`: :class:`MNIST`, :class:`FashionMNIST`.
 - :mod:`.digits`: :class:`Digits` (scikit-learn's 8x8 digits; optional dep).
+- :mod:`._images`: what those image sets share (``len``, ``ds[i]`` with transforms).
 - :mod:`.synthetic`: seeded toy sets (spirals, moons, blobs, xor, ...).
 
 Nothing here depends on stirpile tensors: everything returns NumPy arrays.

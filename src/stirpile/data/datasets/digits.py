@@ -22,6 +22,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ._images import _ImageDataset
+
 __all__ = ["Digits"]
 
 
@@ -37,7 +39,7 @@ def _load_digits() -> tuple[np.ndarray, np.ndarray]:
     return d.images, d.target
 
 
-class Digits:
+class Digits(_ImageDataset):
     """scikit-learn's 8x8 digits, with MNIST's interface.
 
     Args:
@@ -74,10 +76,7 @@ class Digits:
             split = "train" if train else "test"
         if split not in ("train", "test", "all"):
             raise ValueError(f"Digits: unknown split {split!r}, expected 'train', 'test' or 'all'")
-        self.split = split
-        self.train = split != "test"
-        self.transform = transform
-        self.target_transform = target_transform
+        super().__init__(split, transform, target_transform)
         images, target = _load_digits()
         cut = {
             "train": slice(None, -self.n_test),
@@ -87,17 +86,9 @@ class Digits:
         self.data = (images[cut] / 16.0).astype(np.float32)
         self.targets = np.asarray(target[cut], dtype=np.int64)
 
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def __getitem__(self, index: int) -> tuple[Any, Any]:
-        image: Any = self.data[index][None].copy()
-        target: Any = int(self.targets[index])
-        if self.transform is not None:
-            image = self.transform(image)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return image, target
+    # len, ds[i] and repr come from _ImageDataset; ds[i] starts from this image
+    def _image(self, index: int) -> np.ndarray:
+        return self.data[index][None].copy()
 
     def arrays(self, normalize: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """All images and labels at once (transforms not applied; fresh copies).
@@ -110,6 +101,3 @@ class Digits:
         if not normalize:
             X *= np.float32(16.0)
         return X, self.targets.copy()
-
-    def __repr__(self) -> str:
-        return f"Digits(split={self.split!r}, n={len(self)})"

@@ -33,6 +33,7 @@ from urllib.error import HTTPError
 
 import numpy as np
 
+from ._images import _ImageDataset
 from .download import DownloadError, cache_dir, download
 from .idx import read_idx
 
@@ -44,7 +45,7 @@ def _sums(text: str) -> dict[str, str]:
     return {name: digest for digest, name in (line.split() for line in text.strip().splitlines())}
 
 
-class MNIST:
+class MNIST(_ImageDataset):
     """The MNIST handwritten digits: 28x28 grey images, labels 0-9.
 
     Args:
@@ -118,10 +119,7 @@ class MNIST:
                 f"expected one of {sorted(self.files)}"
             )
         self.root = Path(root).expanduser() if root is not None else None
-        self.split = split
-        self.train = split != "test"
-        self.transform = transform
-        self.target_transform = target_transform
+        super().__init__(split, transform, target_transform)
 
         images_path, labels_path = self._find_or_download(download)
         self.data, self.targets = self._load(images_path, labels_path)
@@ -216,19 +214,10 @@ class MNIST:
             )
         return images, labels.astype(np.int64)
 
-    # -- access ---------------------------------------------------------
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def __getitem__(self, index: int) -> tuple[Any, Any]:
+    # -- access (len, ds[i] and repr come from _ImageDataset) -----------
+    def _image(self, index: int) -> np.ndarray:
         # Scale one image at a time: cheap, and keeps .data compact (uint8).
-        image: Any = (self.data[index].astype(np.float32) / np.float32(255.0))[None]
-        target: Any = int(self.targets[index])
-        if self.transform is not None:
-            image = self.transform(image)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return image, target
+        return (self.data[index].astype(np.float32) / np.float32(255.0))[None]
 
     def arrays(self, normalize: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """All images and labels at once, for vectorised training loops.
@@ -242,9 +231,6 @@ class MNIST:
         if normalize:
             X /= np.float32(255.0)
         return X, self.targets.copy()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(split={self.split!r}, n={len(self)})"
 
 
 class FashionMNIST(MNIST):
