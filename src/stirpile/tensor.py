@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from . import backend as B
+from .autograd import backward as _autograd_backward
 from .autograd import engine as _engine
 from .autograd import function as _function
 from .autograd import grad_mode as _gm
@@ -328,9 +329,7 @@ class Tensor:
     ) -> None:
         """Accumulate d self / d leaf into every leaf's ``.grad`` (see :mod:`autograd.engine`),
         or only into those of ``inputs``."""
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph, create_graph, inputs)
+        _autograd_backward(self, gradient, retain_graph, create_graph, inputs)
 
     # -- operators -----------------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backend as B
+from . import engine as _engine
 from . import functional
 from .engine import _accumulate_leaf, run_backward
 from .function import Function, Node
@@ -34,7 +35,7 @@ def _seq(x: Any) -> list:
 
 def _grad_outputs(outputs: list, grad_outputs: Any, create_graph: bool) -> list:
     """One starting gradient per output: given, or 1 for a scalar output."""
-    from ..tensor import Tensor
+    Tensor = _engine.Tensor  # registered there by stirpile.tensor (avoids an import cycle)
 
     if grad_outputs is None and len(outputs) == 1:  # loss.backward(): the common case
         out = outputs[0]

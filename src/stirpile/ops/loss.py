@@ -193,8 +193,11 @@ def _plain_case(x, target, weight, ignore_index, label_smoothing) -> bool:
 def _in_range(target, n_classes) -> bool:
     """0 <= target < n_classes, in one reduction: viewed as unsigned, negative indices
     (and ignore_index=-100) become huge, so the maximum alone decides."""
-    unsigned = target.view(xp.dtype(f"u{target.dtype.itemsize}"))
+    unsigned = target.view(_UNSIGNED[target.dtype.itemsize])
     return int(xp.maximum.reduce(unsigned)) < n_classes
+
+
+_UNSIGNED = {n: xp.dtype(f"u{n}") for n in (1, 2, 4, 8)}
 
 
 def _forward_plain(ctx, x, target, reduction):
