@@ -480,3 +480,14 @@ def test_leaf_grad_never_aliases_inputs_or_other_leaves():
     first = w.grad.numpy().copy()
     (xin @ w).sum().backward()  # accumulates in place into the kept buffer
     assert np.allclose(w.grad.numpy(), 2 * first)
+
+
+def test_grad_with_the_same_input_listed_twice_returns_it_twice():
+    import stirpile
+
+    w = stirpile.tensor([1.0, 2.0], requires_grad=True)
+    h = w * 3
+    gw1, gw2 = stirpile.autograd.grad((w * w).sum(), [w, w], retain_graph=True)
+    assert gw1.tolist() == gw2.tolist() == [2.0, 4.0]
+    gh1, gw3, gh2 = stirpile.autograd.grad((h * h).sum(), [h, w, h])
+    assert gh1.tolist() == gh2.tolist() == [6.0, 12.0] and gw3.tolist() == [18.0, 36.0]

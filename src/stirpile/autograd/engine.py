@@ -40,8 +40,8 @@ def _output_grads(node: Any, grads: list, create_graph: bool, wanted: dict, capt
             grads[i] = g = _run_hooks(node.hooks[i], g, create_graph)
         if node.retained and i in node.retained and (t := node.retained[i]()) is not None:
             t.grad = g.clone() if create_graph else Tensor._make(g.copy())
-        if (node, i) in wanted:
-            captured[wanted[(node, i)]] = g
+        for k in wanted.get((node, i), ()):
+            captured[k] = g
 
 
 def _function_backward(node: Any, grads: list, create_graph: bool) -> tuple:
@@ -94,9 +94,10 @@ def run_backward(
     leaves: dict[Any, Any] = {}  # leaf tensor -> summed gradient
     for t, g in zip(outputs, grad_outputs):
         _send(t, g, pending, heap, leaves)
-    wanted: dict[Any, int] = {}  # leaf, or (node, output index) -> position in ``inputs``
+    # leaf, or (node, output index) -> its positions in ``inputs`` (it may be listed twice)
+    wanted: dict[Any, list[int]] = {}
     for k, t in enumerate(inputs or ()):
-        wanted[t if t._node is None else (t._node, t._idx)] = k
+        wanted.setdefault(t if t._node is None else (t._node, t._idx), []).append(k)
     captured: list = [None] * len(inputs or ())
 
     with grad_mode.set_grad_enabled(create_graph):
@@ -131,8 +132,8 @@ def run_backward(
             if leaf._hooks:
                 g = _run_hooks(leaf._hooks, g, create_graph)
             if wanted:
-                if leaf in wanted:
-                    captured[wanted[leaf]] = g
+                for k in wanted.get(leaf, ()):
+                    captured[k] = g
             elif leaf.requires_grad:
                 _accumulate_leaf(leaf, g, create_graph, owned and id(g) not in handed)
                 handed.add(id(g))
