@@ -295,10 +295,8 @@ def _resume_config(path: str) -> dict[str, Any]:
 def _describe(model: Any) -> str:
     from . import nn
 
-    widths = [m.in_features for m in model.modules() if isinstance(m, nn.Linear)]
-    widths.append(
-        next(m for m in reversed(list(model.modules())) if isinstance(m, nn.Linear)).out_features
-    )
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    widths = [linears[0].in_features] + [m.out_features for m in linears]
     return "MLP " + "-".join(map(str, widths))
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from .. import backend as B
 from . import grad_mode
+from .function import _FREED
 
 # ``Tensor`` lives in stirpile.tensor, which imports this module; it registers itself
 # here once defined (an import inside each function would cost ~1 µs per op).
@@ -107,11 +108,7 @@ def run_backward(
             if node.hooks or node.retained or wanted:
                 _output_grads(node, grads, create_graph, wanted, captured)
             if node._freed:
-                raise RuntimeError(
-                    f"{node.name()}: trying to backward through the graph a second time; its "
-                    "saved values were freed by the first backward(). Pass retain_graph=True "
-                    "the first time."
-                )
+                raise RuntimeError(f"{node.name()}: {_FREED}")
             if node.is_op:
                 result = node.fn.backward(node, *grads)
                 if type(result) is not tuple:

@@ -131,9 +131,10 @@ class CrossEntropy(Op):
         x, target, probs = ctx.saved_tensors
         if ctx.plain:
             if _is_array(x):  # gradient = scale · (softmax − one_hot)
-                gs = g * ctx.scale if ctx.reduction != "none" else g[:, None]
+                per_row = ctx.reduction == "none"  # g has one entry per row, else one scalar
+                gs = g[:, None] if per_row else g * ctx.scale
                 gx = probs * gs  # a new array: with retain_graph, probs is needed again
-                gx[ctx.rows, target] -= gs if ctx.reduction != "none" else g
+                gx[ctx.rows, target] -= g if per_row else gs
                 return gx, None
             ctx.index = _index_target(x._data, target._data, None, -100, 1)
         axis, eps, wb = ctx.axis, ctx.eps, ctx.wb

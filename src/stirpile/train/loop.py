@@ -45,6 +45,11 @@ def _generators(loader: Any, augment: Any) -> dict[str, np.random.Generator]:
     return gens
 
 
+def _n_correct(output: Any, target: Any) -> int:
+    """How many rows of ``output`` have their largest score at the target class."""
+    return int((output._data.argmax(-1) == target._data).sum())
+
+
 class Trainer:
     """Holds a model, its optimizer and the run's state; see :func:`fit`."""
 
@@ -97,7 +102,7 @@ class Trainer:
                 self.scheduler.step()
             n = len(y)
             total_loss += loss.item() * n
-            correct += int((output._data.argmax(-1) == y._data).sum())
+            correct += _n_correct(output, y)
             seen += n
             self.running_loss, self.running_acc = total_loss / seen, correct / seen
             for cb in self.callbacks:
@@ -113,7 +118,7 @@ class Trainer:
             for x, y in loader:
                 output = self.model(x)
                 total_loss += self.loss_fn(output, y).item() * len(y)
-                correct += int((output._data.argmax(-1) == y._data).sum())
+                correct += _n_correct(output, y)
                 seen += len(y)
         self.model.train(was_training)
         return {"loss": total_loss / max(seen, 1), "acc": correct / max(seen, 1)}
