@@ -24,6 +24,8 @@ from .ops import linalg, reduce
 from .ops import shape as sh
 
 Scalar = int | float | bool
+_new = object.__new__  # for Tensor._make: module globals are the cheapest lookups
+_ndarray = B.ndarray
 
 
 def _dim(dim: Any, axis: Any) -> Any:
@@ -85,8 +87,8 @@ class Tensor:
     def _make(cls, array: Any, node: Any = None) -> Tensor:
         """Wrap an array (no copy); ``node`` is the operation that produced it, if recorded."""
         # the hot path of every op: the body of _init, inlined
-        t = cls.__new__(cls)
-        t._data = array if type(array) is B.ndarray else B.xp.asarray(array)
+        t = _new(cls)
+        t._data = array if type(array) is _ndarray else B.xp.asarray(array)
         t.grad = t._hooks = None
         t._node = node
         t._idx = 0

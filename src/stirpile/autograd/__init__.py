@@ -40,7 +40,8 @@ def _grad_outputs(outputs: list, grad_outputs: Any, create_graph: bool) -> list:
     if grad_outputs is None and len(outputs) == 1:  # loss.backward(): the common case
         out = outputs[0]
         if isinstance(out, Tensor) and out.requires_grad and out._data.size == 1:
-            one = B.xp.ones(out.shape, out.dtype)
+            one = B.xp.empty(out.shape, out.dtype)  # two C calls; np.ones is Python code
+            one.fill(1)
             return [Tensor._make(one) if create_graph else one]
     given = _seq(grad_outputs) if grad_outputs is not None else [None] * len(outputs)
     if len(given) != len(outputs):

@@ -18,13 +18,14 @@ products).
 
 from __future__ import annotations
 
-import heapq
+import itertools
 from collections.abc import Sequence
+from heapq import heappop, heappush
 from typing import Any
 
 from .. import backend as B
 from . import grad_mode
-from .function import _FREED
+from .function import _FREED_MESSAGE, FREED
 
 # ``Tensor`` lives in stirpile.tensor, which imports this module; it registers itself
 # here once defined (an import inside each function would cost ~1 µs per op).
@@ -93,22 +94,43 @@ def run_backward(
     pending: dict[Any, list] = {}  # node -> summed gradient of each output
     heap: list[tuple[int, Any]] = []
     leaves: dict[Any, Any] = {}  # leaf tensor -> summed gradient
-    for t, g in zip(outputs, grad_outputs):
-        _send(t, g, pending, heap, leaves)
     # leaf, or (node, output index) -> its positions in ``inputs`` (it may be listed twice)
     wanted: dict[Any, list[int]] = {}
     for k, t in enumerate(inputs or ()):
         wanted.setdefault(t if t._node is None else (t._node, t._idx), []).append(k)
     captured: list = [None] * len(inputs or ())
 
-    with grad_mode.set_grad_enabled(create_graph):
-        while heap:
-            node = heapq.heappop(heap)[1]
+    # (tensor, wants a gradient, gradient) triples to deliver: first the outputs, then
+    # each node's inputs. Delivery is written out in the loop, not called: it runs once
+    # per edge of the graph, and a function call would cost as much as the work.
+    edges: Any = zip(outputs, itertools.repeat(True), grad_outputs)
+    # recording on only under create_graph (the flag is set directly: a context manager
+    # costs three Python calls, and this runs once per training step)
+    was_enabled, grad_mode._enabled = grad_mode._enabled, create_graph
+    try:
+        while True:
+            for t, needs, g in edges:
+                if not needs or g is None:
+                    continue
+                node = t._node
+                if node is None:  # a leaf: summed into a new array, never into a stored one
+                    prev = leaves.get(t)
+                    leaves[t] = g if prev is None else prev + g
+                    continue
+                slot = pending.get(node)
+                if slot is None:
+                    slot = pending[node] = [None] * node.n_out
+                    heappush(heap, (-node.seq, node))
+                i = t._idx
+                slot[i] = g if slot[i] is None else slot[i] + g
+            if not heap:
+                break
+            node = heappop(heap)[1]
             grads = pending.pop(node)
             if node.hooks or node.retained or wanted:
                 _output_grads(node, grads, create_graph, wanted, captured)
-            if node._freed:
-                raise RuntimeError(f"{node.name()}: {_FREED}")
+            if node.saved is FREED:
+                raise RuntimeError(f"{node.name()}: {_FREED_MESSAGE}")
             if node.is_op:
                 result = node.fn.backward(node, *grads)
                 if type(result) is not tuple:
@@ -116,42 +138,30 @@ def run_backward(
             else:
                 result = _function_backward(node, grads, create_graph)
             if not retain_graph and node.saved is not None:
-                node.saved, node._freed = None, True
-            for t, needs, g in zip(node.inputs, node.needs_input_grad, result):
-                if needs and g is not None:
-                    _send(t, g, pending, heap, leaves)
+                node.saved = FREED
+            edges = zip(node.inputs, node.needs_input_grad, result)
 
         # arrays a leaf may keep as its .grad without a copy: fresh ones, given to no one
         # else (not the caller's grad_outputs, not another leaf, not a view)
-        handed = {id(g) for g in grad_outputs}
+        handed = set(map(id, grad_outputs))
         for leaf, g in leaves.items():
-            owned = not leaf._hooks and type(g) is B.ndarray and g.base is None
             if leaf._hooks:
                 g = _run_hooks(leaf._hooks, g, create_graph)
+                owned = False
+            else:
+                owned = type(g) is B.ndarray and g.base is None and id(g) not in handed
             if wanted:
                 for k in wanted.get(leaf, ()):
                     captured[k] = g
             elif leaf.requires_grad:
-                _accumulate_leaf(leaf, g, create_graph, owned and id(g) not in handed)
+                if owned and leaf.grad is None:  # the common case: .grad is the array itself
+                    leaf.grad = Tensor._make(g)
+                else:
+                    _accumulate_leaf(leaf, g, create_graph, owned)
                 handed.add(id(g))
+    finally:
+        grad_mode._enabled = was_enabled
     return captured if inputs is not None else None
-
-
-def _send(t: Any, g: Any, pending: dict, heap: list, leaves: dict) -> None:
-    """Add gradient ``g`` to what tensor ``t`` has received so far."""
-    node = t._node
-    if node is None:
-        prev = leaves.get(t)
-        # a gradient reaching a leaf twice is summed into a new array, so the stored one
-        # is never an alias of another leaf's
-        leaves[t] = g if prev is None else prev + g
-        return
-    slot = pending.get(node)
-    if slot is None:
-        slot = pending[node] = [None] * node.n_out
-        heapq.heappush(heap, (-node.seq, node))
-    i = t._idx
-    slot[i] = g if slot[i] is None else slot[i] + g
 
 
 def _accumulate_leaf(leaf: Any, g: Any, create_graph: bool, owned: bool = False) -> None:

@@ -34,7 +34,10 @@ from . import grad_mode
 Tensor: Any = None
 _sequence = itertools.count()
 
-_FREED = (
+# ``Node.saved`` after backward released it (a node that saved nothing stays at None:
+# backward can run through it again, as in PyTorch)
+FREED = ("freed",)
+_FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or to read saved tensors after "
     "they were freed). Saved values are freed after backward() to save memory; pass "
     "retain_graph=True to the first backward() if you need to backward twice."
@@ -44,23 +47,24 @@ _FREED = (
 class Node:
     """One recorded operation; also the ``ctx`` its forward and backward receive."""
 
-    __slots__ = ("__dict__", "_freed", "fn", "hooks", "inputs", "is_op", "n_out",
-                 "needs_input_grad", "out", "retained", "saved", "seq")  # fmt: skip
+    # What every node sets is a slot; what few nodes set (hooks, retain_grad, a Function's
+    # outputs) lives in the instance dict, with the class attribute as default. Creating a
+    # node is on the path of every recorded op, so it does five stores and no more.
+    __slots__ = ("__dict__", "fn", "inputs", "needs_input_grad", "out", "saved", "seq")
+    is_op = True  # a built-in Op (arrays in, arrays out); False for a user Function's ctx
+    n_out = 1
+    hooks: dict | None = None  # output index -> [hook, ...]
+    retained: dict | None = None  # output index -> weakref to a tensor with retain_grad
 
     def __init__(self, fn: type, inputs: tuple, needs_input_grad: tuple) -> None:
         self.fn = fn
-        self.is_op = issubclass(fn, Op)
         self.inputs = inputs  # the forward's positional arguments (tensors and constants)
         self.needs_input_grad = needs_input_grad
-        self.saved: tuple | None = None
-        self.out = None  # the output array (Ops only): to recognise it among saved values
-        self.n_out = 1
+        # what forward saved; None if nothing, FREED once backward has released it
+        self.saved: Any = None
         # Creation order: every node is created after the nodes of its inputs, so visiting
         # nodes from the highest sequence number down is a valid backward order.
         self.seq = next(_sequence)
-        self.hooks: dict | None = None  # output index -> [hook, ...]
-        self.retained: dict | None = None  # output index -> weakref to a tensor with retain_grad
-        self._freed = False
 
     # -- the ctx API -----------------------------------------------------------------
     def save_for_backward(self, *values: Any) -> None:
@@ -70,13 +74,14 @@ class Node:
     @property
     def saved_tensors(self) -> tuple:
         """What forward saved. For built-in Ops: arrays, or tensors under ``create_graph``."""
-        if self.saved is None:
-            if self._freed:
-                raise RuntimeError(_FREED)
+        saved = self.saved
+        if saved is None:
             return ()
-        if self.is_op and grad_mode._enabled:
-            return tuple(self._as_tensor(v) for v in self.saved)
-        return self.saved
+        if saved is FREED:
+            raise RuntimeError(_FREED_MESSAGE)
+        if grad_mode._enabled and self.is_op:
+            return tuple(self._as_tensor(v) for v in saved)
+        return saved
 
     def mark_non_differentiable(self, *tensors: Any) -> None:
         """Outputs that get no gradient (PyTorch's ctx API): they do not require grad."""
@@ -96,8 +101,7 @@ class Node:
 
     def _free(self) -> None:
         if self.saved is not None:
-            self.saved = None
-            self._freed = True
+            self.saved = FREED
 
     def name(self) -> str:
         return self.fn.__name__ + "Backward"
@@ -141,8 +145,9 @@ class Op:
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a._data)
+                if a.requires_grad:
+                    record = True
                 needs.append(a.requires_grad)
-                record = record or a.requires_grad
             else:
                 arrays.append(a)
                 needs.append(False)
@@ -190,6 +195,7 @@ class Function:
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         ctx = Node(cls, args, needs)
+        ctx.is_op = False
         with grad_mode.no_grad():
             result = cls.forward(ctx, *args, **kwargs)
         if not (grad_mode._enabled and True in needs):

@@ -50,6 +50,8 @@ class Adagrad(Optimizer):
     2.5
     """
 
+    _elementwise = True
+
     def __init__(
         self,
         params: Any,

@@ -58,6 +58,8 @@ class Adam(Optimizer):
     tensor([ 0.9000, -0.9000], requires_grad=True)
     """
 
+    _elementwise = True
+
     def __init__(
         self,
         params: Any,

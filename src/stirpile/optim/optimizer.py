@@ -34,8 +34,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .. import backend as B
-from ..autograd.grad_mode import enable_grad, no_grad
+from ..autograd.grad_mode import enable_grad
 from ..tensor import Tensor
+from .flat import FlatGroup
 
 __all__ = ["Optimizer"]
 
@@ -57,6 +58,7 @@ class Optimizer:
             )
         self.defaults = defaults
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
+        self._flat: dict[int, FlatGroup] = {}  # group index -> its flat buffers
         self.param_groups: list[dict[str, Any]] = []
         groups = list(params)
         if len(groups) == 0:
@@ -158,12 +160,33 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        with no_grad():
-            for group in self.param_groups:
-                for p in group["params"]:
-                    if p.grad is not None:
-                        self._update(p._data, p.grad._data, self.state[p], group)
+        for i, group in enumerate(self.param_groups):
+            if self._elementwise and self._flat_step(i, group):
+                continue
+            for p in group["params"]:
+                if p.grad is not None:
+                    self._update(p._data, p.grad._data, self.state[p], group)
         return loss
+
+    # Whether ``_update`` is elementwise: the same on the concatenation of parameters as
+    # on each in turn. Then a small group takes its step in one call (see optim.flat).
+    _elementwise = False
+
+    def _flat_step(self, i: int, group: dict) -> bool:
+        """Step group ``i`` through its flat buffers, if it can have them."""
+        flat = self._flat.get(i)
+        if flat is not None and flat.current():
+            flat.step(self._update, group)
+            return True
+        params = group["params"]
+        if any(p.grad is None for p in params):
+            return False
+        states = [self.state[p] for p in params]
+        if not FlatGroup.usable(params, states):
+            return False
+        flat = self._flat[i] = FlatGroup(params, states)
+        flat.step(self._update, group)
+        return True
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict) -> None:
         """Update ``param`` (an array, in place) from ``grad`` (an array: do not modify
@@ -242,6 +265,7 @@ class Optimizer:
                 new.setdefault(name, default)
             groups.append(new)
         self.state, self.param_groups = state, groups
+        self._flat = {}  # rebuilt from the loaded state at the next step
 
 
 def _cast(param: Tensor, value: Any, key: Any = None) -> Any:

@@ -58,6 +58,8 @@ class RMSprop(Optimizer):
     1.9
     """
 
+    _elementwise = True
+
     def __init__(
         self,
         params: Any,

@@ -62,6 +62,8 @@ class SGD(Optimizer):
     0.46
     """
 
+    _elementwise = True
+
     def __init__(
         self,
         params: Any,
