@@ -860,14 +860,16 @@ def _pair(a: Tensor, b: Any, reflected: bool = False, true_div: bool = False) ->
     """Operands for a binary op, with PyTorch's promotion of Python scalars: a number
     never changes a float tensor's dtype, but a float turns an integer tensor into the
     default float dtype, and true division of integers gives floats."""
+    # (dtypes read from the arrays: ``Tensor.dtype`` is a property call, on every op)
     if isinstance(b, (bool, int, float)):
-        if (isinstance(b, float) or true_div) and a.dtype.kind in "biu":
+        if (isinstance(b, float) or true_div) and a._data.dtype.kind in "biu":
             a = a.to(B.get_default_dtype())
     else:
-        b = _as_tensor(b, a)
-        if a.dtype != b.dtype:
+        if not isinstance(b, Tensor):
+            b = _as_tensor(b, a)
+        if a._data.dtype != b._data.dtype:
             a, b = _promote(a, b)
-        if true_div and a.dtype.kind in "biu":
+        if true_div and a._data.dtype.kind in "biu":
             a, b = a.to(B.get_default_dtype()), b.to(B.get_default_dtype())
     return (b, a) if reflected else (a, b)
 
