@@ -69,10 +69,14 @@ def init_weights(sizes, seed=0):
 
 
 # -- contenders: each returns (train_step(i), infer(i)) ---------------------------------
-def stirpile_runner(sizes, x, y):
-    import stirpile
-    import stirpile.nn.functional as F
-    from stirpile import nn, optim
+def stirpile_runner(sizes, x, y, package="stirpile"):
+    """``package`` names the stirpile to run (``compare.py`` loads an older version
+    under another name)."""
+    import importlib
+
+    stirpile = importlib.import_module(package)
+    F = importlib.import_module(package + ".nn.functional")
+    nn, optim = stirpile.nn, stirpile.optim
 
     layers = []
     for i, (w, b) in enumerate(init_weights(sizes)):
