@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import pin_threads
+from overhead import op_chain
 
 HERE = Path(__file__).resolve().parent
 
@@ -51,12 +52,7 @@ def workload(package: str, name: str):
         x0 = np.random.default_rng(0).standard_normal((4, 4)).astype(np.float32)
 
         def chain(i):
-            x = sp.tensor(x0, requires_grad=True)
-            y = x
-            for k in range(25):
-                y = (y * 0.5).tanh() + x
-                y = y.sigmoid() if k % 2 else y.exp() * 0.1
-            y.sum().backward()
+            op_chain(sp.tensor(x0, requires_grad=True)).backward()
 
         return chain, 100
     sizes, batch = ([8, 8, 4], 2) if name == "tiny" else mlp.CONFIGS[name]

@@ -16,6 +16,18 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import interleaved, median, pin_threads, table
 
 
+def op_chain(x, n_ops=100):
+    """``n_ops`` tiny ops and a sum, on a stirpile or torch tensor: a mix of the common
+    kinds of op (binary with a scalar, unary, binary with a tensor)."""
+    y = x
+    for i in range(n_ops // 4):
+        y = y * 0.5
+        y = y.tanh()
+        y = y + x
+        y = y.sigmoid() if i % 2 else y.exp() * 0.1
+    return y.sum()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=1)
@@ -32,14 +44,7 @@ def main() -> None:
     x0 = np.random.default_rng(0).standard_normal((4, 4)).astype(np.float32)
 
     def chain(x):
-        # a mix of the common kinds of op: binary with scalar, unary, binary with tensor
-        y = x
-        for i in range(n_ops // 4):
-            y = y * 0.5
-            y = y.tanh()
-            y = y + x
-            y = y.sigmoid() if i % 2 else y.exp() * 0.1
-        return y.sum()
+        return op_chain(x, n_ops)
 
     def run_stirpile():
         x = stirpile.tensor(x0, requires_grad=True)

@@ -865,8 +865,7 @@ def _pair(a: Tensor, b: Any, reflected: bool = False, true_div: bool = False) ->
         if (isinstance(b, float) or true_div) and a._data.dtype.kind in "biu":
             a = a.to(B.get_default_dtype())
     else:
-        if not isinstance(b, Tensor):
-            b = _as_tensor(b, a)
+        b = _as_tensor(b, a)
         if a._data.dtype != b._data.dtype:
             a, b = _promote(a, b)
         if true_div and a._data.dtype.kind in "biu":

@@ -36,12 +36,11 @@ class FlatGroup:
         self.params = params
         self.states = states  # the optimizer's per-parameter state dicts, in order
         self.shapes = [p._data.shape for p in params]
-        ends = []
-        total = 0
+        self.slices = []
+        start = 0
         for p in params:
-            total += p._data.size
-            ends.append(total)
-        self.slices = [slice(end - p._data.size, end) for p, end in zip(params, ends)]
+            self.slices.append(slice(start, start + p._data.size))
+            start += p._data.size
         self.param = self._flatten([p._data for p in params])
         self.grad = B.xp.empty_like(self.param)
         self.views = self._views(self.param)
@@ -63,12 +62,13 @@ class FlatGroup:
     def usable(params: list, states: list[dict]) -> bool:
         """Whether these parameters can share a flat buffer: one float dtype, few numbers,
         no parameter listed twice, and the same state keys and step counts in all."""
-        if not params or len({id(p) for p in params}) != len(params):
+        # the size first: large groups ask (and are refused) at every step
+        if not params or sum(p._data.size for p in params) > MAX_NUMEL:
             return False
         dtype = params[0]._data.dtype
-        if dtype.kind != "f" or sum(p._data.size for p in params) > MAX_NUMEL:
+        if dtype.kind != "f" or any(p._data.dtype != dtype for p in params):
             return False
-        if any(p._data.dtype != dtype for p in params):
+        if len({id(p) for p in params}) != len(params):
             return False
         first = states[0]
         for s in states:
