@@ -250,7 +250,7 @@ def test_len_iter_bool_float_int_index():
     with pytest.raises(TypeError):
         [10, 20][stirpile.tensor(1.0)]
     assert x.shape == (3, 2) and x.size() == (3, 2) and x.size(1) == 2
-    assert x.ndim == 2 and x.dim() == 2 and x.numel() == 6 and x.device == "cpu"
+    assert x.ndim == 2 and x.dim() == 2 and x.numel() == 6 and str(x.device) == "cpu"
 
 
 def test_iterating_a_tensor_that_requires_grad_keeps_the_graph():

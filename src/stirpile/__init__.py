@@ -23,49 +23,72 @@ from .autograd import (
     set_grad_enabled,
 )
 from .backend import (
-    bool_ as bool,
-)
-from .backend import (
+    bfloat16,  # (emulated: see backend.round_bfloat16)
     float16,
     float32,
     float64,
     get_default_dtype,
-    get_rng_state,
     int8,
     int32,
     int64,
-    manual_seed,
-    seed,
     set_default_dtype,
     set_num_threads,
-    set_rng_state,
     uint8,
+)
+from .backend import (
+    bool_ as bool,
 )
 from .creation import (
     arange,
     as_tensor,
+    bernoulli,
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
     empty,
     empty_like,
     eye,
     from_numpy,
     full,
     full_like,
+    layout,
     linspace,
+    logspace,
+    memory_format,
+    multinomial,
+    normal,
     ones,
     ones_like,
+    poisson,
+    preserve_format,
     rand,
     rand_like,
     randint,
+    randint_like,
     randn,
     randn_like,
     randperm,
+    strided,
     tensor,
     zeros,
     zeros_like,
 )
+from .creation import range as range  # the deprecated inclusive torch.range
+from .device import device, get_default_device, set_default_device
 from .functions import *  # noqa: F403  (exp, cat, stack, where, …)
 from .functions import cat, one_hot, stack, where
 from .io import load, save
+from .legacy import *  # noqa: F403  (FloatTensor, LongTensor, …)
+from .random import (
+    Generator,
+    default_generator,
+    fork_rng,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
 from .tensor import Tensor
 
 float = float32
@@ -83,11 +106,21 @@ def is_tensor(obj: object) -> bool:
 
 __all__ = [
     "Function",
+    "Generator",
     "Tensor",
+    "accelerator",
     "arange",
     "as_tensor",
     "autograd",
+    "backends",
+    "bernoulli",
     "cat",
+    "channels_last",
+    "channels_last_3d",
+    "contiguous_format",
+    "cuda",
+    "default_generator",
+    "device",
     "double",
     "empty",
     "empty_like",
@@ -97,39 +130,52 @@ __all__ = [
     "float16",
     "float32",
     "float64",
+    "fork_rng",
     "from_numpy",
     "full",
     "full_like",
+    "get_default_device",
     "get_default_dtype",
     "get_rng_state",
     "inference_mode",
+    "initial_seed",
     "int8",
     "int32",
     "int64",
     "is_grad_enabled",
     "is_tensor",
+    "layout",
     "linspace",
     "load",
+    "logspace",
     "long",
     "manual_seed",
+    "memory_format",
+    "multinomial",
     "no_grad",
+    "normal",
     "one_hot",
     "ones",
     "ones_like",
     "optim",
+    "poisson",
+    "preserve_format",
     "rand",
     "rand_like",
     "randint",
+    "randint_like",
     "randn",
     "randn_like",
     "randperm",
     "save",
     "seed",
+    "set_default_device",
     "set_default_dtype",
     "set_grad_enabled",
     "set_num_threads",
     "set_rng_state",
     "stack",
+    "strided",
     "tensor",
     "uint8",
     "where",
@@ -137,6 +183,10 @@ __all__ = [
     "zeros_like",
 ]
 
-from . import nn  # noqa: E402  (nn builds on everything above)
+from . import accelerator, backends, cuda, linalg, return_types  # noqa: E402
 
-__all__ += ["nn"]
+__all__ += ["bfloat16", "linalg", "return_types"]
+# nn builds on everything above; utils holds torch.utils.data's names
+from . import nn, utils  # noqa: E402
+
+__all__ += ["nn", "utils"]

@@ -62,41 +62,47 @@ def is_floating(dtype: np.dtype) -> bool:
     return dtype.kind == "f"
 
 
-# One global generator, like torch's default generator. ``manual_seed`` replaces it,
-# so the same seed gives the same numbers on every run and machine.
-_rng = np.random.default_rng()
+# The default generator's NumPy generator is what every random function draws from when it
+# is given no ``generator=``. ``stirpile.random`` puts its ``default_generator`` here at import
+# (this module cannot import it: it sits above ``Tensor``).
+class _Unseeded:
+    _np = np.random.default_rng()
 
 
-def manual_seed(seed: int) -> np.random.Generator:
-    """Seed the global random generator; returns it (PyTorch returns its Generator too)."""
-    global _rng
-    _rng = np.random.default_rng(int(seed))
-    return _rng
-
-
-def seed() -> int:
-    """Seed the global generator from OS entropy and return the seed used."""
-    s = int(np.random.SeedSequence().entropy % (2**63))
-    manual_seed(s)
-    return s
+_default = _Unseeded()
 
 
 def rng() -> np.random.Generator:
-    """The global generator (read it through this function: ``manual_seed`` swaps it)."""
-    return _rng
+    """The default generator's NumPy generator (read it through this function: reseeding
+    swaps it)."""
+    return _default._np
+
+
+def numpy_rng(generator=None) -> np.random.Generator:
+    """The NumPy generator behind a ``generator=`` argument: ``None`` (the default
+    generator), a ``stirpile.Generator``, or a NumPy ``Generator`` (accepted as well)."""
+    if generator is None:
+        return _default._np
+    np_gen = getattr(generator, "_np", None)
+    if isinstance(np_gen, np.random.Generator):
+        return np_gen
+    if isinstance(generator, np.random.Generator):
+        return generator
+    raise TypeError(
+        f"generator must be a stirpile.Generator (or None), got {type(generator).__name__}"
+    )
 
 
 def get_rng_state() -> dict:
-    """The global generator's state, JSON-serialisable (for checkpoints and resume)."""
-    return _rng.bit_generator.state
+    """The default generator's state as a JSON-serialisable dict (checkpoints store it)."""
+    return _default._np.bit_generator.state
 
 
 def set_rng_state(state: dict) -> None:
-    """Restore the global generator's state from :func:`get_rng_state`."""
-    global _rng
+    """Restore the default generator's state from :func:`get_rng_state`."""
     bitgen = getattr(np.random, state["bit_generator"])()
     bitgen.state = state
-    _rng = np.random.Generator(bitgen)
+    _default._np = np.random.Generator(bitgen)
 
 
 _thread_limiter = None
@@ -117,3 +123,38 @@ def set_num_threads(n: int) -> None:
     if _thread_limiter is not None:
         _thread_limiter.restore_original_limits()
     _thread_limiter = threadpool_limits(limits=int(n))
+
+
+class _BFloat16:
+    """``stirpile.bfloat16``. NumPy has no bfloat16, so stirpile *emulates* it: a bfloat16
+    tensor is a float32 tensor whose values were rounded to bfloat16 (8 exponent bits, 7
+    mantissa bits), and ``dtype`` reports float32. Conversion rounds exactly as torch's
+    ``.bfloat16()`` does (see :func:`round_bfloat16`); later arithmetic is float32, not
+    re-rounded after each op. NumPy reads this object as float32 (``np.dtype(bfloat16)``),
+    so ``zeros(2, dtype=bfloat16)`` works."""
+
+    dtype = float32
+    is_floating_point = True
+    itemsize = 2
+
+    def __repr__(self) -> str:
+        return "stirpile.bfloat16"
+
+
+bfloat16 = _BFloat16()
+
+
+def round_bfloat16(a) -> np.ndarray:
+    """``a`` rounded to the nearest bfloat16, ties to even, returned as float32: torch's
+    conversion, bit for bit. float64 is first rounded to float32, as torch does; overflow
+    gives ±inf, nan stays nan, subnormals round like any other value (no flush to zero).
+    On the float32 bits: add 0x7FFF plus the lowest kept bit, then clear the low 16 bits.
+
+    >>> round_bfloat16(np.array([1.00390625, 1.01171875, 3.4e38], np.float32))
+    array([1.      , 1.015625,      inf], dtype=float32)
+    """
+    x = np.asarray(a, dtype=np.float32)
+    bits = x.view(np.uint32).astype(np.uint64)
+    kept = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+    out = kept.astype(np.uint32).view(np.float32)
+    return np.where(np.isnan(x), np.float32(np.nan), out)

@@ -12,11 +12,19 @@ import numbers
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+# (the modules of PyTorch's wider surface, bound as methods below; they read Tensor from
+# this module at call time)
+from . import _indexing as _ixm
+from . import _new_tensors as _newt
+from . import _pointwise as _pw
+from . import _products as _prod
+from . import _reductions as _red
 from . import backend as B
+from . import device as _device
 from .autograd import backward as _autograd_backward
 from .autograd import engine as _engine
 from .autograd import function as _function
-from .autograd import grad_mode as _gm
+from .inplace import InPlaceMethods
 from .ops import activation as act
 from .ops import elementwise as ew
 from .ops import index as ix
@@ -34,13 +42,14 @@ def _dim(dim: Any, axis: Any) -> Any:
 
 
 def _wrap_dim(dim: int, ndim: int) -> int:
-    """``dim`` in ``[-ndim, ndim)`` as an index from 0; PyTorch's IndexError otherwise."""
-    if not -ndim <= dim < ndim:
+    """``dim`` in ``[-ndim, ndim)`` as an index from 0; PyTorch's IndexError otherwise.
+    As in PyTorch a 0-d tensor takes ``0`` and ``-1`` (both give 0) as if it had one dim."""
+    n = ndim if ndim > 0 else 1
+    if not -n <= dim < n:
         raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], "
-            f"but got {dim})"
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
         )
-    return dim % ndim
+    return dim % n
 
 
 def _shape_args(args: tuple) -> tuple:
@@ -50,7 +59,7 @@ def _shape_args(args: tuple) -> tuple:
     return tuple(int(n) for n in args)
 
 
-class Tensor:
+class Tensor(InPlaceMethods):
     """A NumPy-backed n-d array that records the operations applied to it.
 
     >>> import stirpile
@@ -62,16 +71,35 @@ class Tensor:
             [6., 8.]])
     """
 
-    __slots__ = ("__weakref__", "_data", "_hooks", "_idx", "_node", "grad", "requires_grad")
+    __slots__ = (
+        "__weakref__", "_data", "_hooks", "_idx", "_node", "_untracked", "grad", "requires_grad",
+    )  # fmt: skip
 
     # Make NumPy defer to us: ``ndarray * tensor`` calls Tensor.__rmul__ instead of
     # turning the tensor into an array (which would drop it from the graph).
     __array_ufunc__ = None
 
-    def __init__(self, data: Any, requires_grad: bool = False) -> None:
-        from .creation import _to_array
+    def __init__(self, *args: Any, device: Any = None, requires_grad: bool = False) -> None:
+        """PyTorch's legacy constructor: ``Tensor(2, 3)`` is a (2, 3) tensor of zeros (PyTorch
+        leaves it uninitialized), ``Tensor([1, 2])`` copies data as the default float dtype,
+        ``Tensor(t)`` shares ``t``'s memory. Prefer :func:`stirpile.tensor` and the factories."""
+        from .creation import _finish, _to_array
 
-        self._init(_to_array(data, None), None)
+        dtype = B.get_default_dtype()
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            array = args[0]._data
+        elif all(isinstance(a, int) and not isinstance(a, bool) for a in args):
+            array = B.xp.zeros(args or (0,), dtype)  # sizes (no args: an empty 1-d tensor)
+        elif len(args) == 1 and not isinstance(args[0], (int, float, bool)):
+            array = _to_array(args[0], None)
+            if array.dtype.kind in "biuf":
+                array = array.astype(dtype, copy=False)
+        else:
+            raise TypeError(
+                f"Tensor(): expected sizes (ints), data (a sequence) or a tensor, got "
+                f"{', '.join(type(a).__name__ for a in args)}"
+            )
+        self._init(_finish(array, False, device)._data, None)
         if requires_grad:
             self.requires_grad_()
 
@@ -98,8 +126,12 @@ class Tensor:
     # -- attributes ----------------------------------------------------------------------
     @property
     def data(self) -> Tensor:
-        """The same values, detached from the graph (shares memory, as in PyTorch)."""
-        return Tensor._make(self._data)
+        """The same values, detached from the graph (shares memory, as in PyTorch). Unlike
+        :meth:`detach`, in-place writes through it are not version-counted: autograd will
+        not notice them (PyTorch's escape hatch, kept as it is)."""
+        t = Tensor._make(self._data)
+        t._untracked = True
+        return t
 
     @data.setter
     def data(self, value: Any) -> None:
@@ -127,8 +159,36 @@ class Tensor:
         return self._data.dtype
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> Any:
+        return _device.CPU
+
+    is_cuda = is_mps = is_meta = is_quantized = is_sparse = False
+
+    def get_device(self) -> int:
+        return -1  # PyTorch's answer for a CPU tensor
+
+    def nelement(self) -> int:
+        return int(self._data.size)
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self._data.nbytes
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def is_complex(self) -> bool:
+        return self._data.dtype.kind == "c"
+
+    def is_contiguous(self, memory_format: Any = None) -> bool:
+        return bool(self._data.flags.c_contiguous)
 
     @property
     def grad_fn(self) -> Any:
@@ -190,7 +250,18 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
-        return self._data if dtype is None else self._data.astype(dtype)
+        """NumPy's view of the tensor: no copy unless ``copy=True`` or a dtype change asks
+        for one (NumPy 2's protocol; ``np.array(t)`` copies, ``np.asarray(t)`` does not)."""
+        if copy is False and dtype is not None and B.xp.dtype(dtype) != self.dtype:
+            raise ValueError("Unable to avoid copy while creating an array as requested.")
+        a = self._data if dtype is None else self._data.astype(dtype, copy=False)
+        return a.copy() if copy and a is self._data else a
+
+    def __format__(self, format_spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a 0-d tensor's value, as in PyTorch."""
+        if self.ndim == 0:
+            return self.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
 
     def item(self) -> Scalar:
         if self._data.size != 1:
@@ -221,47 +292,63 @@ class Tensor:
         return bool(self._data)
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
-        """``to(dtype)``, ``to("cpu")``, ``to(other_tensor)``; differentiable."""
-        dtype = kwargs.get("dtype")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif not isinstance(a, str):
-                dtype = a
-            elif a != "cpu":
-                raise RuntimeError(f"stirpile runs on the CPU only; cannot move to {a!r}")
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other_tensor)``, with
+        PyTorch's keywords (``dtype``, ``device``, ``non_blocking``, ``copy``); differentiable.
+        A device other than the CPU raises an error naming it. Returns ``self`` when nothing
+        changes (unless ``copy=True``)."""
+        _, dtype, copy = _to_args(args, kwargs)  # (the device is checked there)
+        if dtype is B.bfloat16:  # emulated: float32 values rounded to bfloat16
+            return self.bfloat16()
         if dtype is None or B.xp.dtype(dtype) == self.dtype:
-            return self
+            return self.clone() if copy else self
         dtype = B.xp.dtype(dtype)
         if dtype.kind != "f":  # integer and bool results carry no gradient
             return Tensor._make(self._data.astype(dtype))
         return ew.Cast.apply(self, dtype=dtype)
 
-    def type(self, dtype: Any) -> Tensor:
-        return self.to(dtype)
+    def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
+        """Without an argument, PyTorch's type string (``"torch.FloatTensor"``); with one (a
+        dtype, a legacy type like ``stirpile.LongTensor`` or its name), a converted tensor."""
+        from . import legacy
+
+        if dtype is None:
+            return legacy.type_name(self.dtype)
+        return self.to(legacy.dtype_of(dtype))
+
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> Tensor:
+        _device.check("cuda" if device is None else _device.device("cuda", device)
+                      if isinstance(device, int) else device)  # fmt: skip
+        return self
 
     def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
 
-    def float(self) -> Tensor:
+    # (``memory_format`` is accepted and ignored: stirpile has no strided layouts to choose)
+    def float(self, memory_format: Any = None) -> Tensor:
         return self.to(B.float32)
 
-    def double(self) -> Tensor:
+    def double(self, memory_format: Any = None) -> Tensor:
         return self.to(B.float64)
 
-    def long(self) -> Tensor:
+    def long(self, memory_format: Any = None) -> Tensor:
         return self.to(B.int64)
 
-    def int(self) -> Tensor:
+    def int(self, memory_format: Any = None) -> Tensor:
         return self.to(B.int32)
 
-    def bool(self) -> Tensor:
+    def bool(self, memory_format: Any = None) -> Tensor:
         return self.to(B.bool_)
 
-    def cpu(self) -> Tensor:
+    def cpu(self, memory_format: Any = None) -> Tensor:
         return self
 
-    def contiguous(self) -> Tensor:
+    def pin_memory(self, device: Any = None) -> Tensor:
+        return self
+
+    def is_pinned(self, device: Any = None) -> bool:
+        return False
+
+    def contiguous(self, memory_format: Any = None) -> Tensor:
         return self
 
     # -- autograd ------------------------------------------------------------------------
@@ -371,7 +458,27 @@ class Tensor:
         return linalg.MatMul.apply(_as_tensor(other, self), self)
 
     def __neg__(self) -> Tensor:
-        return ew.Neg.apply(self)
+        try:
+            return ew.Neg.apply(self)
+        except TypeError:
+            if self._data.dtype.kind != "b":
+                raise
+            raise RuntimeError(
+                "Negation, the `-` operator, on a bool tensor is not supported. If you are "
+                "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+            ) from None
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        return ew.DivRounded.apply(*_pair(self, other), mode="floor")
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return ew.DivRounded.apply(*_pair(self, other, reflected=True), mode="floor")
+
+    def __mod__(self, other: Any) -> Tensor:
+        return _remainder(*_pair(self, other))
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return _remainder(*_pair(self, other, reflected=True))
 
     def __pos__(self) -> Tensor:
         return self
@@ -379,8 +486,7 @@ class Tensor:
     def __abs__(self) -> Tensor:
         return self.abs()
 
-    # In-place operators: refused on tensors that require grad while recording (the
-    # graph may have saved the old values); fine on everything else.
+    # In-place operators: see the in-place section below.
     def __iadd__(self, other: Any) -> Tensor:
         return self.add_(other)
 
@@ -392,6 +498,9 @@ class Tensor:
 
     def __itruediv__(self, other: Any) -> Tensor:
         return self.div_(other)
+
+    def __ipow__(self, other: Any) -> Tensor:
+        return self.pow_(other)
 
     # comparisons: no gradient, boolean results
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
@@ -420,6 +529,8 @@ class Tensor:
 
     def __xor__(self, other: Any) -> Tensor:
         return Tensor._make(self._data ^ _raw(other))
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__  # (commutative)
 
     def __invert__(self) -> Tensor:
         return Tensor._make(~self._data)
@@ -451,8 +562,33 @@ class Tensor:
     def mul(self, other: Any) -> Tensor:
         return self * other
 
-    def div(self, other: Any) -> Tensor:
-        return self / other
+    def div(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        """``self / other`` (true division: integers give floats); with ``rounding_mode``
+        ``"trunc"`` or ``"floor"`` the quotient rounded toward zero or down (integers then
+        stay integers), with a zero gradient."""
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode not in ("trunc", "floor"):
+            raise RuntimeError(
+                "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                f"{rounding_mode!r}"
+            )
+        return ew.DivRounded.apply(*_pair(self, other), mode=rounding_mode)
+
+    divide = div
+
+    def floor_divide(self, other: Any) -> Tensor:
+        """``self // other``: the quotient rounded down (``div(rounding_mode="floor")``)."""
+        return self // other
+
+    def remainder(self, other: Any) -> Tensor:
+        """``self % other`` = self − other·⌊self / other⌋: the sign of ``other``, as Python's."""
+        return self % other
+
+    def _floating(self) -> Tensor:
+        """Self, cast to the default float dtype if it is integer or bool: PyTorch's
+        promotion for the functions whose values are not integers (exp, log, sin, …)."""
+        return self if self._data.dtype.kind in "fc" else self.to(B.get_default_dtype())
 
     def pow(self, exponent: Any) -> Tensor:
         return self**exponent
@@ -471,58 +607,72 @@ class Tensor:
         return self @ other
 
     def exp(self) -> Tensor:
-        return ew.Exp.apply(self)
+        return ew.Exp.apply(self if self._data.dtype.kind == "f" else self._floating())
 
     def log(self) -> Tensor:
-        return ew.Log.apply(self)
+        return ew.Log.apply(self if self._data.dtype.kind == "f" else self._floating())
 
     def log1p(self) -> Tensor:
-        return ew.Log1p.apply(self)
+        return ew.Log1p.apply(self._floating())
 
     def sqrt(self) -> Tensor:
-        return ew.Sqrt.apply(self)
+        return ew.Sqrt.apply(self._floating())
 
     def rsqrt(self) -> Tensor:
-        return 1 / self.sqrt()
+        return self._floating() ** -0.5  # (inf at 0, quietly, as in PyTorch)
 
     def square(self) -> Tensor:
-        return self * self
+        x = self.long() if self._data.dtype.kind == "b" else self  # bool² is int64 in PyTorch
+        return x * x
 
     def reciprocal(self) -> Tensor:
-        return 1 / self
+        return self._floating() ** -1
 
     def abs(self) -> Tensor:
         return ew.Abs.apply(self)
 
     def sign(self) -> Tensor:
-        return Tensor._make(B.xp.sign(self._data))
+        """−1, 0 or 1; zero gradient, but the result stays in the graph (as in PyTorch)."""
+        if self._data.dtype.kind == "b":
+            return Tensor._make(self._data.copy())
+        return ew.Rounding.apply(self, fn=B.xp.sign)
 
     def sin(self) -> Tensor:
-        return ew.Sin.apply(self)
+        return ew.Sin.apply(self._floating())
 
     def cos(self) -> Tensor:
-        return ew.Cos.apply(self)
+        return ew.Cos.apply(self._floating())
 
     def tanh(self) -> Tensor:
-        return act.Tanh.apply(self)
+        return act.Tanh.apply(self if self._data.dtype.kind == "f" else self._floating())
 
     def sigmoid(self) -> Tensor:
-        return act.Sigmoid.apply(self)
+        return act.Sigmoid.apply(self if self._data.dtype.kind == "f" else self._floating())
 
     def relu(self) -> Tensor:
         return act.Relu.apply(self)
 
-    def clamp(self, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:
+        """``min(max(self, min), max)``, where ``min > max`` gives ``max``. The bounds are
+        numbers, or tensors (broadcast with ``self``, and differentiable)."""
         if min is None and max is None:
-            raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
-        return ew.Clamp.apply(self, lo=min, hi=max)
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            return _clamp_tensor(self, min, max)
+        x = self
+        if x._data.dtype.kind in "biu" and (isinstance(min, float) or isinstance(max, float)):
+            x = x.to(B.get_default_dtype())  # a float bound makes the result float
+        return ew.Clamp.apply(x, lo=min, hi=max)
 
     clip = clamp
 
-    def maximum(self, other: Any) -> Tensor:
+    def maximum(self, other: Tensor) -> Tensor:
+        """The elementwise larger of two tensors (a number is refused, as in torch)."""
+        _tensor_arg("maximum", other)
         return ew.Maximum.apply(*_pair(self, other))
 
-    def minimum(self, other: Any) -> Tensor:
+    def minimum(self, other: Tensor) -> Tensor:
+        _tensor_arg("minimum", other)
         return ew.Minimum.apply(*_pair(self, other))
 
     def where(self, condition: Any, other: Any) -> Tensor:
@@ -538,8 +688,8 @@ class Tensor:
     def sum(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
             keepdims: bool | None = None, dtype: Any = None) -> Tensor:  # fmt: skip
         x = self if dtype is None else self.to(dtype)
-        if x.dtype == B.bool_:
-            x = x.long()
+        if dtype is None and x._data.dtype.kind in "biu" and x._data.dtype != B.int64:
+            x = x.long()  # bool and every integer dtype sum to int64, as in PyTorch
         keep = keepdim if keepdims is None else keepdims
         return reduce.Sum.apply(x, axis=_dim(dim, axis), keepdims=keep)
 
@@ -555,16 +705,29 @@ class Tensor:
         return reduce.Mean.apply(x, axis=_dim(dim, axis), keepdims=keep)
 
     def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
-            correction: int | None = None) -> Tensor:  # fmt: skip
-        """Variance Σ(x − mean)² / (N − correction); ``correction=1`` (Bessel) by default."""
+            correction: float | None = None) -> Tensor:  # fmt: skip
+        """Variance Σ(x − mean)² / max(0, N − correction) over ``dim`` (every dim by
+        default); ``correction=1`` (Bessel's) unless ``unbiased=False`` or given. As in
+        PyTorch ``var(False)`` reads the bool as ``unbiased``, and N ≤ correction gives
+        inf or nan (quietly)."""
+        if isinstance(dim, bool):
+            dim, unbiased = None, dim
         if correction is None:
             correction = 0 if unbiased is False else 1
-        centered = self - self.mean(dim, keepdim=True)
-        n = self.numel() // max(1, centered.mean(dim, keepdim=keepdim).numel())
-        return (centered * centered).sum(dim, keepdim=keepdim) / max(0, n - correction)
+        axes = reduce._axes(self.ndim, dim)
+        n = 1
+        for i in axes:
+            n *= self.shape[i]
+        centered = self - self.mean(axes, keepdim=True)
+        total = (centered * centered).sum(axes, keepdim=keepdim)
+        if n - correction > 0:
+            return total / (n - correction)
+        with B.xp.errstate(divide="ignore", invalid="ignore"):
+            return total / 0.0
 
     def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
-            correction: int | None = None) -> Tensor:  # fmt: skip
+            correction: float | None = None) -> Tensor:  # fmt: skip
+        """√var (same arguments as :meth:`var`)."""
         return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
 
     def max(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Any:
@@ -580,48 +743,114 @@ class Tensor:
         if isinstance(dim, Tensor):
             return self.maximum(dim) if op is reduce.Max else self.minimum(dim)
         if dim is None:
-            return op.apply(self, axis=dim, keepdims=keepdim)
+            return op.apply(self, axis=None, keepdims=False)
+        d = _wrap_dim(dim, self.ndim)
+        x = self.reshape(1) if self.ndim == 0 else self  # a 0-d tensor reduces as 1 element
+        _nonempty(arg.__name__[3:], x.shape, d)
         # the values are gathered at the returned indices, so that (as in PyTorch) the
         # gradient goes to that one element even when the extreme value is tied
-        indices = arg(self._data, axis=dim, keepdims=True)
-        values = self.gather(dim, Tensor._make(indices))
-        if not keepdim:
-            values, indices = values.squeeze(dim), indices.squeeze(axis=dim)
+        indices = arg(x._data, axis=d, keepdims=True)
+        values = x.gather(d, Tensor._make(indices))
+        if self.ndim == 0:
+            values, indices = values.reshape(()), indices.reshape(())
+        elif not keepdim:
+            values, indices = values.squeeze(d), indices.squeeze(axis=d)
         return _MinMax((values, Tensor._make(indices)))
 
-    def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+    def amax(self, dim: Any = (), keepdim: bool = False) -> Tensor:
+        """The largest values over ``dim`` (an int or a sequence; all dims by default); the
+        gradient is shared among tied maxima, as in PyTorch."""
         return reduce.Max.apply(self, axis=dim, keepdims=keepdim)
 
-    def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+    def amin(self, dim: Any = (), keepdim: bool = False) -> Tensor:
         return reduce.Min.apply(self, axis=dim, keepdims=keepdim)
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return Tensor._make(B.xp.argmax(self._data, axis=dim, keepdims=keepdim))
+        return self._arg(B.xp.argmax, dim, keepdim)
 
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return Tensor._make(B.xp.argmin(self._data, axis=dim, keepdims=keepdim))
+        return self._arg(B.xp.argmin, dim, keepdim)
+
+    def _arg(self, fn: Callable, dim: int | None, keepdim: bool) -> Tensor:
+        a = self._data
+        if dim is None:  # the index into the flattened tensor
+            if a.size == 0:
+                raise IndexError(
+                    f"{fn.__name__}(): Expected reduction dim to be specified for "
+                    "input.numel() == 0."
+                )
+            return Tensor._make(B.xp.asarray(fn(a)).reshape((1,) * a.ndim if keepdim else ()))
+        d = _wrap_dim(dim, a.ndim)
+        if a.ndim == 0:
+            return Tensor._make(B.xp.zeros((), B.int64))
+        _nonempty(fn.__name__, a.shape, d)
+        return Tensor._make(fn(a, axis=d, keepdims=keepdim))
 
     def logsumexp(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return reduce.LogSumExp.apply(self, axis=dim, keepdims=keepdim)
+        return reduce.LogSumExp.apply(self._floating(), axis=dim, keepdims=keepdim)
 
-    def softmax(self, dim: int = -1) -> Tensor:
-        return act.Softmax.apply(self, axis=dim)
+    def softmax(self, dim: int = -1, dtype: Any = None) -> Tensor:
+        """``e^x / Σ e^x`` along ``dim``, computed in ``dtype`` if given."""
+        x = self if dtype is None else self.to(dtype)
+        return act.Softmax.apply(x, axis=_wrap_dim(dim, x.ndim) if x.ndim else None)
 
-    def log_softmax(self, dim: int = -1) -> Tensor:
-        return act.LogSoftmax.apply(self, axis=dim)
+    def log_softmax(self, dim: int = -1, dtype: Any = None) -> Tensor:
+        x = self if dtype is None else self.to(dtype)
+        return act.LogSoftmax.apply(x, axis=_wrap_dim(dim, x.ndim) if x.ndim else None)
 
-    def all(self, dim: Any = None) -> Tensor:
-        return Tensor._make(B.xp.all(self._data, axis=dim))
+    def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        """Whether every element over ``dim`` (an int or a sequence; all by default) is
+        nonzero; bool (uint8 for a uint8 input, as in PyTorch)."""
+        return self._logical(B.xp.all, dim, keepdim)
 
-    def any(self, dim: Any = None) -> Tensor:
-        return Tensor._make(B.xp.any(self._data, axis=dim))
+    def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return self._logical(B.xp.any, dim, keepdim)
 
-    def norm(self, p: float = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
+    def _logical(self, fn: Callable, dim: Any, keepdim: bool) -> Tensor:
+        a = self._data
+        empty = isinstance(dim, (tuple, list)) and not dim  # dim=(): no reduction, here
+        axes = () if empty else reduce._axes(a.ndim, dim)
+        out = B.xp.asarray(fn(a, axis=axes, keepdims=keepdim))
+        return Tensor._make(out.astype(B.uint8) if a.dtype == B.uint8 else out)
+
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False,
+             dtype: Any = None) -> Tensor:  # fmt: skip
+        """PyTorch's ``norm``: the vector p-norm (Σ |x|^p)^(1/p) of the elements over ``dim``
+        (an int or a sequence; all of them by default). ``p=inf``/``-inf``: the largest /
+        smallest |x|; ``p=0``: the number of nonzero elements (zero gradient); ``"fro"``
+        (the default): the 2-norm, over at most two dims; ``"nuc"``: the nuclear norm (the
+        sum of the singular values) of the matrices in two dims (all, by default, if there
+        are two), :func:`stirpile.linalg.matrix_norm`'s."""
+        x = self if dtype is None else self.to(dtype)
+        if isinstance(p, str):
+            if p == "nuc":
+                dims = tuple(range(x.ndim)) if dim is None else tuple(
+                    dim if isinstance(dim, (tuple, list)) else (dim,))  # fmt: skip
+                if len(dims) != 2:
+                    shown = " ".join(str(d) for d in dims)
+                    raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {shown}")
+                from .linalg import matrix_norm
+
+                return matrix_norm(x, "nuc", dims, keepdim)
+            if p != "fro":
+                raise RuntimeError(f"norm: unknown p={p!r} (expected a number, 'fro' or 'nuc')")
+            if isinstance(dim, (tuple, list)) and len(dim) > 2:
+                shown = " ".join(str(d) for d in dim)
+                raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {shown}")
+            p = 2
         if p == 2:
-            return (self * self).sum(dim, keepdim=keepdim).sqrt()
+            return (x * x).sum(dim, keepdim=keepdim).sqrt()
+        if p == 0:  # the indicator [x ≠ 0] is a step function: zero gradient
+            nonzero = ew.Rounding.apply(x, fn=lambda a: (a != 0).astype(a.dtype))
+            return nonzero.sum(dim, keepdim=keepdim)
+        a = x.abs()
+        if p == float("inf"):
+            return a.amax(() if dim is None else dim, keepdim)
+        if p == float("-inf"):
+            return a.amin(() if dim is None else dim, keepdim)
         if p == 1:
-            return self.abs().sum(dim, keepdim=keepdim)
-        return (self.abs() ** p).sum(dim, keepdim=keepdim) ** (1.0 / p)
+            return a.sum(dim, keepdim=keepdim)
+        return (a**p).sum(dim, keepdim=keepdim) ** (1.0 / p)
 
     # -- shape ---------------------------------------------------------------------------
     def reshape(self, *shape: Any) -> Tensor:
@@ -662,6 +891,8 @@ class Tensor:
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         dims = list(range(self.ndim))
         dim0, dim1 = _wrap_dim(dim0, self.ndim), _wrap_dim(dim1, self.ndim)
+        if dim0 == dim1:  # (also every transpose of a 0-d tensor)
+            return self
         dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
         return self.permute(*dims)
 
@@ -710,114 +941,96 @@ class Tensor:
         return self.split(-(-n // chunks) if n else 1, dim)
 
     def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
-        lead = (slice(None),) * (dim % self.ndim)
+        if self.ndim == 0:
+            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+        lead = (slice(None),) * _wrap_dim(dim, self.ndim)
         return tuple(self[(*lead, i)] for i in range(self.shape[dim]))
 
     # -- indexing ------------------------------------------------------------------------
     def __getitem__(self, index: Any) -> Tensor:
         return ix.GetItem.apply(self, index=_index(index))
 
-    def __setitem__(self, index: Any, value: Any) -> None:
-        self._check_inplace("__setitem__")
-        self._data[_index(index)] = _raw(value)
-
     def gather(self, dim: int, index: Tensor) -> Tensor:
-        """``out[i][j] = self[i][index[i][j]]`` for ``dim=1`` (and likewise for any dim)."""
+        """``out[i][j] = self[i][index[i][j]]`` for ``dim=1`` (and likewise for any dim).
+        The output has the index's shape; as in PyTorch the index may be smaller than
+        ``self`` in the other dims, and a 0-d tensor (or index) counts as 1-d."""
         idx = _raw(index)
-        if idx.ndim != self.ndim:
+        d = _wrap_dim(dim, self.ndim)
+        x = self.reshape(1) if self.ndim == 0 else self
+        flat = idx.reshape(1) if idx.ndim == 0 else idx
+        if flat.size == 0:  # nothing to read (PyTorch checks no dims or dtype then)
+            return x.reshape(-1)[B.xp.zeros(0, B.int64)].reshape(idx.shape)
+        if flat.ndim != x.ndim:
             raise RuntimeError(
-                f"gather: index has {idx.ndim} dims but input has {self.ndim}; they must match"
+                "gather(): Index tensor must have the same number of dimensions as input tensor"
             )
-        grid = list(B.xp.indices(idx.shape, sparse=True))
-        grid[_wrap_dim(dim, self.ndim)] = idx
-        return self[tuple(grid)]
+        if flat.dtype.kind not in "iu":
+            raise RuntimeError(f"gather(): Expected dtype int64 for index, got {flat.dtype}")
+        for i, (m, n) in enumerate(zip(flat.shape, x.shape)):
+            if i != d and m > n:
+                raise RuntimeError(
+                    f"Size does not match at dimension {i} expected index {list(flat.shape)} to "
+                    f"be no larger than self {list(x.shape)} apart from dimension {d}"
+                )
+        bad = (flat < 0) | (flat >= x.shape[d])
+        if bad.any():
+            raise RuntimeError(
+                f"index {flat[bad].flat[0]} is out of bounds for dimension {d} with size "
+                f"{x.shape[d]}"
+            )
+        grid = list(B.xp.indices(flat.shape, sparse=True))
+        grid[d] = flat
+        return x[tuple(grid)].reshape(idx.shape)
 
     def masked_fill(self, mask: Any, value: Scalar) -> Tensor:
         from .functions import where
 
-        if isinstance(value, Tensor):  # the result keeps self's dtype, as in PyTorch
+        # the result keeps self's dtype, as in PyTorch: the value is cast to it
+        if isinstance(value, Tensor):
+            if value.ndim:
+                raise RuntimeError(
+                    "masked_fill_ only supports a 0-dimensional value tensor, but got tensor "
+                    f"with {value.ndim} dimension(s)."
+                )
             value = value.to(self.dtype)
+        elif isinstance(value, complex) and self._data.dtype.kind != "c":
+            raise RuntimeError(f"value cannot be converted to type {self.dtype} without overflow")
+        else:
+            value = Tensor._make(B.xp.asarray(value).astype(self._data.dtype))
         return where(mask, value, self)
 
-    def masked_fill_(self, mask: Any, value: Scalar) -> Tensor:
-        self._check_inplace("masked_fill_")
-        self._data[B.xp.broadcast_to(_raw(mask), self.shape)] = value
-        return self
-
-    # -- in place (for optimizers and init) ----------------------------------------------
-    def _check_inplace(self, name: str) -> None:
-        if self.requires_grad and _gm._enabled:
-            kind = "a leaf Variable" if self._node is None else "a tensor"
-            raise RuntimeError(
-                f"{name}: {kind} that requires grad is being used in an in-place operation; "
-                "wrap it in `with stirpile.no_grad():` (or use the out-of-place form)"
-            )
-
-    def _inplace(self, name: str, value: Any) -> Tensor:
-        self._check_inplace(name)
-        self._data[...] = value
-        return self
-
-    def _ufunc_(self, name: str, ufunc: Any, other: Any) -> Tensor:
-        """``self = ufunc(self, other)`` in place. As in PyTorch, the result must keep
-        ``self``'s shape and dtype kind (no float into an int tensor); if not, it raises
-        before writing anything."""
-        self._check_inplace(name)
-        try:
-            ufunc(self._data, _raw(other), out=self._data, casting="same_kind")
-        except (TypeError, ValueError) as e:
-            raise RuntimeError(f"{name}: {e}") from None
-        return self
-
-    def add_(self, other: Any, alpha: Scalar = 1) -> Tensor:
-        return self._ufunc_("add_", B.xp.add, other if alpha == 1 else _raw(other) * alpha)
-
-    def sub_(self, other: Any, alpha: Scalar = 1) -> Tensor:
-        return self.add_(other, -alpha)
-
-    def mul_(self, other: Any) -> Tensor:
-        return self._ufunc_("mul_", B.xp.multiply, other)
-
-    def div_(self, other: Any) -> Tensor:
-        return self._ufunc_("div_", B.xp.divide, other)
-
-    def addcmul_(self, t1: Any, t2: Any, value: Scalar = 1) -> Tensor:
-        return self.add_(_raw(t1) * _raw(t2), value)
-
-    def addcdiv_(self, t1: Any, t2: Any, value: Scalar = 1) -> Tensor:
-        return self.add_(_raw(t1) / _raw(t2), value)
-
-    def clamp_(self, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:
-        self._check_inplace("clamp_")
-        B.xp.clip(self._data, min, max, out=self._data)
-        return self
-
-    def zero_(self) -> Tensor:
-        return self._inplace("zero_", 0)
-
-    def fill_(self, value: Any) -> Tensor:
-        return self._inplace("fill_", _raw(value))
-
-    def copy_(self, src: Any) -> Tensor:
-        src = _raw(src)
-        if B.xp.shape(src) != self.shape:
-            try:
-                B.xp.broadcast_to(src, self.shape)
-            except ValueError:
-                raise RuntimeError(
-                    f"copy_: source of shape {tuple(B.xp.shape(src))} cannot be broadcast to "
-                    f"{tuple(self.shape)}"
-                ) from None
-        return self._inplace("copy_", src)
-
-    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
-        return self._inplace("uniform_", B.rng().uniform(a, b, self.shape))
-
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        return self._inplace("normal_", B.rng().normal(mean, std, self.shape))
-
-    def bernoulli_(self, p: float = 0.5) -> Tensor:
-        return self._inplace("bernoulli_", B.rng().random(self.shape) < p)
+    # -- more math (PyTorch's wider surface) ----------------------------------------------
+    # The bodies live in _pointwise, _reductions, _indexing, _products and _new_tensors;
+    # each function there is also the functional form ``stirpile.X(t, …)``.
+    erf, erfc, expm1, exp2, log2 = _pw.erf, _pw.erfc, _pw.expm1, _pw.exp2, _pw.log2
+    log10, sinh, cosh, tan, asin, acos = _pw.log10, _pw.sinh, _pw.cosh, _pw.tan, _pw.asin, _pw.acos
+    atan, logit, floor, ceil, trunc = _pw.atan, _pw.logit, _pw.floor, _pw.ceil, _pw.trunc
+    round, frac, sgn, atan2, hypot = _pw.round, _pw.frac, _pw.sgn, _pw.atan2, _pw.hypot
+    logaddexp, logaddexp2, xlogy, fmod = _pw.logaddexp, _pw.logaddexp2, _pw.xlogy, _pw.fmod
+    clamp_min, clamp_max, true_divide = _pw.clamp_min, _pw.clamp_max, _pw.true_divide
+    addcmul, addcdiv, isinf, isposinf = _pw.addcmul, _pw.addcdiv, _pw.isinf, _pw.isposinf
+    isneginf, isclose, nan_to_num = _pw.isneginf, _pw.isclose, _pw.nan_to_num
+    logical_and, logical_or, logical_xor = _pw.logical_and, _pw.logical_or, _pw.logical_xor
+    clamp_min_, clamp_max_, nan_to_num_ = _pw.clamp_min_, _pw.clamp_max_, _pw.nan_to_num_
+    floor_, ceil_, trunc_, round_ = _pw.floor_, _pw.ceil_, _pw.trunc_, _pw.round_
+    prod, cumsum, cumprod, nansum = _red.prod, _red.cumsum, _red.cumprod, _red.nansum
+    nanmean, sort, argsort, topk = _red.nanmean, _red.sort, _red.argsort, _red.topk
+    median, count_nonzero, aminmax = _red.median, _red.count_nonzero, _red.aminmax
+    index_select, masked_select = _ixm.index_select, _ixm.masked_select
+    take_along_dim, scatter, scatter_add = _ixm.take_along_dim, _ixm.scatter, _ixm.scatter_add
+    index_add, index_fill, scatter_ = _ixm.index_add, _ixm.index_fill, _ixm.scatter_
+    scatter_add_, index_add_, index_fill_ = _ixm.scatter_add_, _ixm.index_add_, _ixm.index_fill_
+    nonzero, argwhere, tril, triu = _ixm.nonzero, _ixm.argwhere, _ixm.tril, _ixm.triu
+    tril_, triu_, diag, diagonal = _ixm.tril_, _ixm.triu_, _ixm.diag, _ixm.diagonal
+    trace, repeat, repeat_interleave = _ixm.trace, _ixm.repeat, _ixm.repeat_interleave
+    narrow, flip, fliplr, flipud, roll = _ixm.narrow, _ixm.flip, _ixm.fliplr, _ixm.flipud, _ixm.roll
+    movedim = _ixm.movedim
+    addmm, baddbmm, outer = _prod.addmm, _prod.baddbmm, _prod.outer
+    new_zeros, new_ones, new_empty = _newt.new_zeros, _newt.new_ones, _newt.new_empty
+    new_full, new_tensor, half = _newt.new_full, _newt.new_tensor, _newt.half
+    bfloat16 = _newt.bfloat16
+    arcsin, arccos, arctan, arctan2, fix = asin, acos, atan, atan2, trunc
+    moveaxis, ger = movedim, outer
 
 
 class _MinMax(tuple):
@@ -844,8 +1057,64 @@ class _HookHandle:
 # -- helpers for operators ---------------------------------------------------------------
 
 
+def _to_args(args: tuple, kwargs: dict) -> tuple:
+    """``(device, dtype, copy)`` from the arguments of ``Tensor.to`` / ``Module.to``: a device
+    (object or string), a dtype, a tensor (both of its), keywords, and the positional
+    ``non_blocking``/``copy`` flags. A device other than the CPU raises here, naming it."""
+    kwargs = dict(kwargs)
+    dtype, device = kwargs.pop("dtype", None), kwargs.pop("device", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype, device = a.dtype, a.device
+        elif _device.is_device(a):
+            device = a
+        elif isinstance(a, bool) or a is None:  # the positional non_blocking / copy flags
+            continue
+        else:
+            dtype = a
+    return _device.check(device), dtype, copy
+
+
 def _raw(x: Any) -> Any:
     return x._data if isinstance(x, Tensor) else x
+
+
+def _nonempty(name: str, shape: tuple, dim: int) -> None:
+    """PyTorch's IndexError for reducing (max, argmax, …) over a dimension of size 0."""
+    if shape[dim] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {dim} to have non-zero size.")
+
+
+def _remainder(a: Any, b: Any) -> Tensor:
+    """``a % b`` for operands from :func:`_pair`; an integer zero divisor raises, as in
+    PyTorch."""
+    if B.xp.result_type(_raw(a), _raw(b)).kind in "biu" and not B.xp.all(_raw(b)):
+        raise RuntimeError("ZeroDivisionError")
+    return ew.Remainder.apply(a, b)
+
+
+def _clamp_tensor(x: Tensor, lo: Any, hi: Any) -> Tensor:
+    """``clamp`` with tensor bounds (a number beside one is made a tensor of ``x``'s dtype):
+    all three promoted to one dtype (PyTorch's rules)."""
+    lo, hi = (b if b is None or isinstance(b, Tensor) else _as_tensor(b, x) for b in (lo, hi))
+    for b in (lo, hi):
+        if b is not None and b._data.dtype != x._data.dtype:
+            x = _promote(x, b)[0]
+    lo, hi = (None if b is None else b.to(x.dtype) for b in (lo, hi))
+    return ew.ClampTensor.apply(x, lo, hi)
+
+
+def _tensor_arg(name: str, other: Any) -> None:
+    """PyTorch's TypeError for a non-tensor ``other`` of a method that takes tensors only."""
+    if not isinstance(other, Tensor):
+        raise TypeError(
+            f"{name}(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}"
+        )
 
 
 def _as_tensor(x: Any, like: Tensor) -> Tensor:

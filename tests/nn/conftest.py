@@ -1,10 +1,13 @@
 """Fixtures for the nn tests: copying a stirpile module's state into its PyTorch twin and
-comparing the two on the same input, values and gradients alike (inputs, parameters).
+comparing the two on the same input, values and gradients alike (inputs, parameters);
+comparing a loss (a function or a module) with PyTorch's the same way.
 
 Uses the root conftest's ``torch`` (skips cleanly without PyTorch) and ``close``.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pytest
@@ -77,6 +80,79 @@ class ModuleCheck:
 @pytest.fixture
 def check_module(torch, close):
     return ModuleCheck(torch, close)
+
+
+class LossCheck:
+    """``check(fn_ours, fn_torch, arrays, dtype=...)``: the same loss and the same
+    gradients; ``check.functional(name, arrays, ..., **kw)`` for ``F.<name>``."""
+
+    def __init__(self, torch, close):
+        self.torch, self.close = torch, close
+
+    def __call__(
+        self, fn_ours, fn_torch, arrays, dtype="float64", grad=None, consts=(), kwconsts=None
+    ):
+        """``fn(*arrays, *consts, **kwconsts)`` in both frameworks (``fn``: a function or a
+        loss module): same value, and the same gradient for each of the float ``arrays``
+        whose ``grad`` flag is on (default: all). ``consts`` and ``kwconsts`` (index
+        targets, weights) are given as tensors without gradient, floating ones in
+        ``dtype``, integer ones as they are; a ``None`` among ``consts`` stays ``None``.
+        Returns both outputs."""
+        torch, tol = self.torch, TOL[dtype]
+        grad = [True] * len(arrays) if grad is None else grad
+        xs = [
+            stirpile.tensor(a, dtype=getattr(stirpile, dtype), requires_grad=g)
+            for a, g in zip(arrays, grad)
+        ]
+        ts = [
+            torch.tensor(a, dtype=getattr(torch, dtype), requires_grad=g)
+            for a, g in zip(arrays, grad)
+        ]
+
+        def const(lib, c):
+            if c is None:
+                return None
+            c = np.asarray(c)
+            return lib.tensor(c, dtype=getattr(lib, dtype) if c.dtype.kind == "f" else None)
+
+        cs, ct = [const(stirpile, c) for c in consts], [const(torch, c) for c in consts]
+        ks = {k: const(stirpile, c) for k, c in (kwconsts or {}).items()}
+        kt = {k: const(torch, c) for k, c in (kwconsts or {}).items()}
+        out, tout = fn_ours(*xs, *cs, **ks), fn_torch(*ts, *ct, **kt)
+        self.close(out, tout, **tol)
+        if not tout.requires_grad:
+            assert not out.requires_grad
+            return out, tout
+        g = np.random.default_rng(5).standard_normal(tout.shape)
+        out.backward(stirpile.tensor(g, dtype=out.dtype))
+        tout.backward(torch.tensor(g, dtype=tout.dtype))
+        for x, t in zip(xs, ts):
+            if t.requires_grad:
+                self.close(x.grad, t.grad, **tol)
+        return out, tout
+
+    def functional(self, name, arrays, dtype="float64", grad=None, consts=(), kwconsts=None, **kw):
+        """The check for ``F.<name>(*arrays, *consts, **kwconsts, **kw)`` against
+        ``torch.nn.functional.<name>`` called the same way (their UserWarnings, such as
+        kl_div's about "mean" or the legacy arguments', silenced)."""
+        ours = getattr(stirpile.nn.functional, name)
+        theirs = getattr(self.torch.nn.functional, name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return self(
+                lambda *a, **k: ours(*a, **k, **kw),
+                lambda *a, **k: theirs(*a, **k, **kw),
+                arrays,
+                dtype,
+                grad,
+                consts,
+                kwconsts,
+            )
+
+
+@pytest.fixture
+def check_loss(torch, close):
+    return LossCheck(torch, close)
 
 
 @pytest.fixture

@@ -15,57 +15,10 @@ from stirpile import nn
 
 DTYPES = ["float64", "float32"]
 REDUCTIONS = ["mean", "sum", "none"]
-TOL = {"float64": {"rtol": 1e-10, "atol": 1e-10}, "float32": {"rtol": 1e-5, "atol": 1e-5}}
 
 
 def _x(*shape, seed=0, scale=1.0):
     return np.random.default_rng(seed).standard_normal(shape) * scale
-
-
-def compare(torch, close, fn_ours, fn_torch, arrays, dtype="float64", grad=None, consts=()):
-    """Same loss and same gradients for the float ``arrays`` (``grad``: which of them get
-    one; default all). ``consts`` are extra non-differentiable arguments (index targets,
-    weights) given to both sides as tensors."""
-    tol = TOL[dtype]
-    grad = [True] * len(arrays) if grad is None else grad
-    xs = [
-        stirpile.tensor(a, dtype=getattr(stirpile, dtype), requires_grad=g)
-        for a, g in zip(arrays, grad)
-    ]
-    ts = [
-        torch.tensor(a, dtype=getattr(torch, dtype), requires_grad=g) for a, g in zip(arrays, grad)
-    ]
-    cs = [None if c is None else stirpile.tensor(c) for c in consts]
-    ct = [None if c is None else torch.tensor(c) for c in consts]
-    cs = [
-        c.to(getattr(stirpile, dtype)) if c is not None and c.dtype.kind == "f" else c for c in cs
-    ]
-    ct = [c.to(getattr(torch, dtype)) if c is not None and c.is_floating_point() else c for c in ct]
-    out, tout = fn_ours(*xs, *cs), fn_torch(*ts, *ct)
-    close(out, tout, **tol)
-    g = np.random.default_rng(5).standard_normal(tout.shape)
-    out.backward(stirpile.tensor(g, dtype=out.dtype))
-    tout.backward(torch.tensor(g, dtype=tout.dtype))
-    for x, t in zip(xs, ts):
-        if t.requires_grad:
-            close(x.grad, t.grad, **tol)
-    return out, tout
-
-
-def compare_functional(torch, close, name, arrays, dtype="float64", grad=None, consts=(), **kw):
-    """:func:`compare` for the functional loss ``name``: ``F.<name>(*arrays, *consts, **kw)``
-    against ``torch.nn.functional.<name>`` called the same way."""
-    ours, theirs = getattr(F, name), getattr(torch.nn.functional, name)
-    return compare(
-        torch,
-        close,
-        lambda *args: ours(*args, **kw),
-        lambda *args: theirs(*args, **kw),
-        arrays,
-        dtype,
-        grad=grad,
-        consts=consts,
-    )
 
 
 # -- regression losses ----------------------------------------------------------------------
@@ -85,19 +38,17 @@ REGRESSION = [
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("name,kwargs", REGRESSION, ids=[f"{n}{k}" for n, k in REGRESSION])
-def test_regression_losses_match_torch(torch, close, name, kwargs, reduction, dtype):
+def test_regression_losses_match_torch(check_loss, name, kwargs, reduction, dtype):
     x, y = _x(4, 3, scale=2.0), _x(4, 3, seed=1)
-    compare_functional(torch, close, name, [x, y], dtype, reduction=reduction, **kwargs)
+    check_loss.functional(name, [x, y], dtype, reduction=reduction, **kwargs)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "huber_loss"])
-def test_regression_losses_with_weight_match_torch(torch, close, name, reduction):
+def test_regression_losses_with_weight_match_torch(check_loss, torch, name, reduction):
     x, y, w = _x(4, 3), _x(4, 3, seed=1), np.abs(_x(4, 3, seed=2))
     fo, ft = getattr(F, name), getattr(torch.nn.functional, name)
-    compare(
-        torch,
-        close,
+    check_loss(
         lambda a, b, w: fo(a, b, reduction=reduction, weight=w),
         lambda a, b, w: ft(a, b, reduction=reduction, weight=w),
         [x, y],
@@ -114,12 +65,12 @@ def test_regression_losses_with_weight_match_torch(torch, close, name, reduction
         ("SmoothL1Loss", {"beta": 2.0}),
     ],
 )
-def test_regression_modules(torch, close, cls, kwargs):
+def test_regression_modules(check_loss, torch, cls, kwargs):
     x, y = _x(5, 2, scale=2.0), _x(5, 2, seed=1)
     for reduction in REDUCTIONS:
         ours = getattr(nn, cls)(reduction=reduction, **kwargs)
         theirs = getattr(torch.nn, cls)(reduction=reduction, **kwargs)
-        compare(torch, close, ours, theirs, [x, y])
+        check_loss(ours, theirs, [x, y])
         assert repr(ours) == repr(theirs)
 
 
@@ -145,52 +96,50 @@ def test_broadcast_warning(torch):
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("ignore", [False, True])
 @pytest.mark.parametrize("smoothing", [0.0, 0.2])
-def test_cross_entropy_index_targets(torch, close, dtype, reduction, weighted, ignore, smoothing):
+def test_cross_entropy_index_targets(check_loss, dtype, reduction, weighted, ignore, smoothing):
     x = _x(6, 4, scale=2.0)
     t = np.array([0, 3, 1, 1, 2, 3])
     if ignore:
         t[[1, 4]] = -100
     w = np.array([0.5, 2.0, 1.0, 0.25]) if weighted else None
     kw = {"reduction": reduction, "label_smoothing": smoothing}
-    compare_functional(torch, close, "cross_entropy", [x], dtype, consts=[t, w], **kw)
+    check_loss.functional("cross_entropy", [x], dtype, consts=[t, w], **kw)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_cross_entropy_custom_ignore_index_and_spatial(torch, close, reduction):
+def test_cross_entropy_custom_ignore_index_and_spatial(check_loss, reduction):
     x = _x(2, 3, 4, 2)  # (N, C, d1, d2)
     t = np.random.default_rng(1).integers(0, 3, (2, 4, 2))
     t[0, 1, 1] = 7
     kw = {"reduction": reduction, "ignore_index": 7, "label_smoothing": 0.1}
     w = np.array([1.0, 0.3, 2.0])
-    compare_functional(torch, close, "cross_entropy", [x], consts=[t, w], **kw)
+    check_loss.functional("cross_entropy", [x], consts=[t, w], **kw)
     # a single sample: input (C,), target ()
-    compare_functional(
-        torch, close, "cross_entropy", [_x(5)], consts=[np.array(2)], reduction=reduction
-    )
+    check_loss.functional("cross_entropy", [_x(5)], consts=[np.array(2)], reduction=reduction)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("smoothing", [0.0, 0.3])
-def test_cross_entropy_probability_targets(torch, close, dtype, reduction, weighted, smoothing):
+def test_cross_entropy_probability_targets(check_loss, dtype, reduction, weighted, smoothing):
     """Soft targets, differentiable with respect to the target too (distillation)."""
     x = _x(5, 4)
     p = np.random.default_rng(1).dirichlet(np.ones(4), 5)
     w = np.array([0.5, 2.0, 1.0, 0.25]) if weighted else None
     kw = {"reduction": reduction, "label_smoothing": smoothing}
-    compare_functional(torch, close, "cross_entropy", [x, p], dtype, consts=[w], **kw)
+    check_loss.functional("cross_entropy", [x, p], dtype, consts=[w], **kw)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_cross_entropy_large_logits(torch, close, dtype):
+def test_cross_entropy_large_logits(check_loss, dtype):
     x = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4], [5e3, 1e4, -1e4], [1e4, 1e4, 1e4]])
     t = np.array([1, 0, 0, 2])
     for kw in [{}, {"label_smoothing": 0.1}, {"reduction": "none"}]:
-        out, _ = compare_functional(torch, close, "cross_entropy", [x], dtype, consts=[t], **kw)
+        out, _ = check_loss.functional("cross_entropy", [x], dtype, consts=[t], **kw)
         assert np.isfinite(out.detach().numpy()).all()
     p = np.array([[0.2, 0.8, 0.0]] * 4)
-    compare_functional(torch, close, "cross_entropy", [x, p], dtype)
+    check_loss.functional("cross_entropy", [x, p], dtype)
 
 
 def test_cross_entropy_all_ignored_is_nan_like_torch(torch):
@@ -262,13 +211,13 @@ def test_cross_entropy_twice_differentiable(grad_check, torch, close, kw):
     close(hs, ht)
 
 
-def test_cross_entropy_module(torch, close, torch_state):
+def test_cross_entropy_module(check_loss, torch, torch_state):
     w = np.array([1.0, 2.0, 0.5])
     ours = nn.CrossEntropyLoss(weight=stirpile.tensor(w), ignore_index=1, label_smoothing=0.1)
     theirs = torch.nn.CrossEntropyLoss(weight=torch.tensor(w), ignore_index=1, label_smoothing=0.1)
     assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"]
     t = np.array([0, 1, 2, 2])
-    compare(torch, close, ours, theirs, [_x(4, 3)], consts=[t])
+    check_loss(ours, theirs, [_x(4, 3)], consts=[t])
     assert repr(ours) == repr(theirs) == "CrossEntropyLoss()"
     assert list(nn.CrossEntropyLoss().state_dict()) == []
 
@@ -279,15 +228,13 @@ def test_cross_entropy_module(torch, close, torch_state):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("weighted", [False, True])
-def test_nll_loss_matches_torch(torch, close, dtype, reduction, weighted):
+def test_nll_loss_matches_torch(check_loss, torch, dtype, reduction, weighted):
     x = _x(5, 3)
     t = np.array([0, 2, -100, 1, 2])
     w = np.array([0.3, 1.0, 2.0]) if weighted else None
-    compare_functional(torch, close, "nll_loss", [x], dtype, consts=[t, w], reduction=reduction)
+    check_loss.functional("nll_loss", [x], dtype, consts=[t, w], reduction=reduction)
     x3, t3 = _x(2, 3, 4), np.random.default_rng(1).integers(0, 3, (2, 4))
-    compare(
-        torch,
-        close,
+    check_loss(
         lambda a, t: nn.NLLLoss(reduction=reduction, ignore_index=2)(a, t),
         lambda a, t: torch.nn.NLLLoss(reduction=reduction, ignore_index=2)(a, t),
         [x3],
@@ -308,21 +255,17 @@ def test_nll_loss_gradcheck(grad_check):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("weighted", [False, True])
-def test_bce_matches_torch(torch, close, dtype, reduction, weighted):
+def test_bce_matches_torch(check_loss, dtype, reduction, weighted):
     rng = np.random.default_rng(0)
     p, y = rng.uniform(0.02, 0.98, (4, 3)), rng.uniform(0, 1, (4, 3))
     w = rng.uniform(0.5, 2, (4, 3)) if weighted else None
-    compare_functional(
-        torch, close, "binary_cross_entropy", [p, y], dtype, consts=[w], reduction=reduction
-    )
+    check_loss.functional("binary_cross_entropy", [p, y], dtype, consts=[w], reduction=reduction)
 
 
-def test_bce_extremes_clamp_like_torch(torch, close):
+def test_bce_extremes_clamp_like_torch(check_loss):
     p = np.array([0.0, 1.0, 0.0, 1.0, 1e-50, 0.5])
     y = np.array([0.0, 1.0, 1.0, 0.0, 1.0, 0.5])
-    compare_functional(
-        torch, close, "binary_cross_entropy", [p, y], grad=[True, False], reduction="none"
-    )
+    check_loss.functional("binary_cross_entropy", [p, y], grad=[True, False], reduction="none")
     assert F.binary_cross_entropy(stirpile.tensor([0.0]), stirpile.tensor([1.0])).item() == 100
     with pytest.raises(RuntimeError, match="between 0 and 1"):
         F.binary_cross_entropy(stirpile.tensor([1.5]), stirpile.tensor([1.0]))
@@ -334,7 +277,7 @@ def test_bce_extremes_clamp_like_torch(torch, close):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("pos", [False, True])
-def test_bce_with_logits_matches_torch(torch, close, dtype, reduction, weighted, pos):
+def test_bce_with_logits_matches_torch(check_loss, torch, dtype, reduction, weighted, pos):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((4, 3)) * 3
     x[0] = [1e4, -1e4, 0.0]  # huge logits and the kink-free point 0
@@ -351,11 +294,11 @@ def test_bce_with_logits_matches_torch(torch, close, dtype, reduction, weighted,
             a, b, w, reduction=reduction, pos_weight=pw
         )
 
-    out, _ = compare(torch, close, ours, theirs, [x, y], dtype, consts=[w, pw])
+    out, _ = check_loss(ours, theirs, [x, y], dtype, consts=[w, pw])
     assert np.isfinite(out.detach().numpy()).all()
 
 
-def test_bce_modules(torch, close):
+def test_bce_modules(check_loss, torch):
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((4, 3)), rng.uniform(0, 1, (4, 3))
     w, pw = stirpile.tensor(rng.uniform(0.5, 2, 3)), stirpile.tensor([1.0, 2.0, 3.0])
@@ -364,22 +307,20 @@ def test_bce_modules(torch, close):
         weight=torch.tensor(w.numpy()), pos_weight=torch.tensor(pw.numpy())
     )
     assert list(ours.state_dict()) == list(theirs.state_dict())
-    compare(torch, close, ours, theirs, [x, y])
+    check_loss(ours, theirs, [x, y])
     sig = 1 / (1 + np.exp(-x))
-    compare(torch, close, nn.BCELoss(reduction="sum"), torch.nn.BCELoss(reduction="sum"), [sig, y])
+    check_loss(nn.BCELoss(reduction="sum"), torch.nn.BCELoss(reduction="sum"), [sig, y])
 
 
 # -- cosine -------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_cosine_similarity_matches_torch(torch, close, dtype):
+def test_cosine_similarity_matches_torch(check_loss, torch, dtype):
     a, b = _x(4, 5), _x(4, 5, seed=1)
-    compare_functional(torch, close, "cosine_similarity", [a, b], dtype)
-    compare_functional(torch, close, "cosine_similarity", [a, b], dtype, dim=0)
-    compare(
-        torch,
-        close,
+    check_loss.functional("cosine_similarity", [a, b], dtype)
+    check_loss.functional("cosine_similarity", [a, b], dtype, dim=0)
+    check_loss(
         nn.CosineSimilarity(dim=-1),
         torch.nn.CosineSimilarity(dim=-1),
         [_x(3, 1, 4), _x(2, 4, seed=2)],
@@ -390,13 +331,13 @@ def test_cosine_similarity_matches_torch(torch, close, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("margin", [0.0, 0.3, -0.5])
-def test_cosine_embedding_loss_matches_torch(torch, close, dtype, reduction, margin):
+def test_cosine_embedding_loss_matches_torch(check_loss, torch, dtype, reduction, margin):
     a, b = _x(6, 4), _x(6, 4, seed=1)
     y = np.array([1, -1, 1, -1, -1, 1])
     ours = nn.CosineEmbeddingLoss(margin=margin, reduction=reduction)
     theirs = torch.nn.CosineEmbeddingLoss(margin=margin, reduction=reduction)
-    compare(torch, close, ours, theirs, [a, b], dtype, consts=[y])
-    compare(torch, close, ours, theirs, [_x(4), _x(4, seed=3)], dtype, consts=[np.array(-1)])
+    check_loss(ours, theirs, [a, b], dtype, consts=[y])
+    check_loss(ours, theirs, [_x(4), _x(4, seed=3)], dtype, consts=[np.array(-1)])
 
 
 # -- gradchecks ---------------------------------------------------------------------------------

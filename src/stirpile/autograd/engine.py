@@ -10,6 +10,11 @@ gradients flowing into each of its outputs, calls its ``backward`` once, and
 passes the results on to its inputs. Leaves collect their gradient and add it
 to ``.grad`` at the end.
 
+In-place ops (see ``tensor.py``) give a tensor a newer node; a node that used the
+tensor before still reaches the one it replaced (``position_at``). Before a node's
+backward runs, what it saved is checked against the version counters
+(``version.py``) if anything was written in place since the node was made.
+
 Gradients travel as raw arrays in a plain backward. Under ``create_graph=True``
 they travel as tensors with recording on, so the backward pass is itself a
 graph that can be differentiated again (double backward, Hessian-vector
@@ -24,7 +29,7 @@ from heapq import heappop, heappush
 from typing import Any
 
 from .. import backend as B
-from . import grad_mode
+from . import grad_mode, version
 from .function import _FREED_MESSAGE, FREED
 
 # ``Tensor`` lives in stirpile.tensor, which imports this module; it registers itself
@@ -107,6 +112,8 @@ def run_backward(
     # recording on only under create_graph (the flag is set directly: a context manager
     # costs three Python calls, and this runs once per training step)
     was_enabled, grad_mode._enabled = grad_mode._enabled, create_graph
+    consumer = 1 << 62  # the sequence number of the node whose inputs are delivered (an int:
+    # comparing ints is cheaper than comparing an int with float("inf"))
     try:
         while True:
             for t, needs, g in edges:
@@ -117,11 +124,15 @@ def run_backward(
                     prev = leaves.get(t)
                     leaves[t] = g if prev is None else prev + g
                     continue
+                i = t._idx
+                if node.seq > consumer:  # rebased by an in-place op after the consumer used it
+                    node, i = position_at(t, consumer)
+                    if node is None:
+                        continue
                 slot = pending.get(node)
                 if slot is None:
                     slot = pending[node] = [None] * node.n_out
                     heappush(heap, (-node.seq, node))
-                i = t._idx
                 slot[i] = g if slot[i] is None else slot[i] + g
             if not heap:
                 break
@@ -131,6 +142,8 @@ def run_backward(
                 _output_grads(node, grads, create_graph, wanted, captured)
             if node.saved is FREED:
                 raise RuntimeError(f"{node.name()}: {_FREED_MESSAGE}")
+            if node.seq < version.last_write and node.saved is not None:
+                version.check_saved(node)  # something was written in place since it was saved
             if node.is_op:
                 result = node.fn.backward(node, *grads)
                 if type(result) is not tuple:
@@ -140,6 +153,7 @@ def run_backward(
             if not retain_graph and node.saved is not None:
                 node.saved = FREED
             edges = zip(node.inputs, node.needs_input_grad, result)
+            consumer = node.seq
 
         # arrays a leaf may keep as its .grad without a copy: fresh ones, given to no one
         # else (not the caller's grad_outputs, not another leaf, not a view)
@@ -162,6 +176,17 @@ def run_backward(
     finally:
         grad_mode._enabled = was_enabled
     return captured if inputs is not None else None
+
+
+def position_at(t: Any, seq: int) -> tuple:
+    """The place in the graph, ``(node, output index)``, that ``t`` had when the node numbered
+    ``seq`` used it. An in-place op gives a tensor a newer node and records the one it
+    replaced (``node.replaced``); nodes that used the tensor before must still reach the old
+    one. ``(None, 0)`` if ``t`` was then a tensor outside the graph."""
+    node, idx = t._node, t._idx
+    while node is not None and node.seq > seq:
+        node, idx = node.replaced
+    return node, idx
 
 
 def _accumulate_leaf(leaf: Any, g: Any, create_graph: bool, owned: bool = False) -> None:

@@ -55,6 +55,8 @@ class Node:
     n_out = 1
     hooks: dict | None = None  # output index -> [hook, ...]
     retained: dict | None = None  # output index -> weakref to a tensor with retain_grad
+    # (node, index) a tensor had before an in-place op gave it this node (see engine.position_at)
+    replaced: tuple = (None, 0)
 
     def __init__(self, fn: type, inputs: tuple, needs_input_grad: tuple) -> None:
         self.fn = fn
@@ -90,10 +92,18 @@ class Node:
     def _as_tensor(self, value: Any) -> Any:
         """Map a saved array back to the tensor it came from, so a recorded backward
         connects to the graph: an input, this node's output, or a constant."""
-        if not isinstance(value, B.ndarray):
+        # (a NumPy scalar too: a ufunc on a 0-d array returns one, and an op that saved its
+        # 0-d output must still connect to it)
+        if not isinstance(value, (B.ndarray, B.xp.generic)):
             return value
         for t in self.inputs:
             if isinstance(t, Tensor) and t._data is value:
+                if t._node is not None and t._node.seq > self.seq:  # rebased in place since
+                    from .engine import position_at
+
+                    node, idx = position_at(t, self.seq)
+                    t = Tensor._make(t._data, node)
+                    t._idx, t.requires_grad = idx, node is not None
                 return t
         if value is self.out:
             return Tensor._make(value, self)

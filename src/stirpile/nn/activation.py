@@ -17,7 +17,10 @@ PReLU               α learnable                             2015    ``PReLU``
 ELU                 x if x > 0 else α(eˣ − 1)               2015    ``ELU``
 ==================  =====================================  ======  ==================
 
-Plus ``Softplus``, ``Softmax``, ``LogSoftmax``, ``GELU`` and ``SiLU``. Notes from the
+Plus ``Softplus``, ``Softmax``, ``LogSoftmax``, ``GELU``, ``SiLU`` and the rest of
+PyTorch's: ``SELU``, ``CELU``, ``Mish``, ``Hardtanh``, ``ReLU6``, ``Hardsigmoid``,
+``Hardswish``, ``Softsign``, ``Tanhshrink``, ``LogSigmoid``, ``Softshrink``,
+``Hardshrink``, ``Threshold``, ``GLU`` (and ``AlphaDropout`` in dropout.py). Notes from the
 lectures: ReLU is cheap and piecewise linear but a unit whose input stays negative
 "dies" (zero gradient); the leaky variants keep a small slope there. The step
 function has zero gradient everywhere, so backpropagation cannot train it. Softmax
@@ -36,6 +39,8 @@ ELU(alpha=1.0)
 from __future__ import annotations
 
 import math
+import warnings
+from collections.abc import Callable
 from typing import Any
 
 from .. import creation
@@ -47,21 +52,35 @@ from .parameter import Parameter
 
 __all__ = [
     "APL",
+    "CELU",
     "ELU",
     "GELU",
+    "GLU",
+    "SELU",
     "CenteredSoftplus",
+    "Hardshrink",
+    "Hardsigmoid",
+    "Hardswish",
+    "Hardtanh",
     "LeakyReLU",
+    "LogSigmoid",
     "LogSoftmax",
     "Maxout",
+    "Mish",
     "PReLU",
     "RReLU",
     "ReLU",
+    "ReLU6",
     "SiLU",
     "Sigmoid",
     "Softmax",
     "Softmin",
     "Softplus",
+    "Softshrink",
+    "Softsign",
     "Tanh",
+    "Tanhshrink",
+    "Threshold",
 ]
 
 
@@ -69,21 +88,32 @@ def _inplace(inplace: bool) -> str:
     return "inplace=True" if inplace else ""
 
 
-class ReLU(Module):
-    """``ReLU(x) = max(x, 0)``; derivative 1 if x > 0 else 0.
+class _InplaceActivation(Module):
+    """An elementwise activation whose one option is ``inplace``: ``forward`` is the
+    functional form ``_functional(input, inplace)``."""
 
-    ``inplace`` is accepted for compatibility and ignored (stirpile computes out of place).
-    """
+    _functional: Callable[[Tensor, bool], Tensor]
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.relu(input)
+        return type(self)._functional(input, self.inplace)
 
     def extra_repr(self) -> str:
         return _inplace(self.inplace)
+
+
+class ReLU(_InplaceActivation):
+    """``ReLU(x) = max(x, 0)``; derivative 1 if x > 0 else 0.
+
+    With ``inplace=True`` the input is overwritten and returned (as in PyTorch: allowed
+    on a tensor computed in the graph, an error on a leaf that requires grad). Every
+    activation that takes ``inplace`` does the same (see :func:`F.relu`).
+    """
+
+    _functional = F.relu
 
 
 class LeakyReLU(Module):
@@ -96,7 +126,7 @@ class LeakyReLU(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.leaky_relu(input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
@@ -146,7 +176,7 @@ class RReLU(Module):
         self.lower, self.upper, self.inplace = lower, upper, inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.rrelu(input, self.lower, self.upper, self.training)
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"lower={self.lower}, upper={self.upper}" + (
@@ -163,7 +193,7 @@ class ELU(Module):
         self.alpha, self.inplace = alpha, inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.elu(input, self.alpha)
+        return F.elu(input, self.alpha, self.inplace)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
@@ -228,18 +258,196 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
-class SiLU(Module):
+class SiLU(_InplaceActivation):
     """``x σ(x)`` (also called swish)."""
 
-    def __init__(self, inplace: bool = False) -> None:
+    _functional = F.silu
+
+
+class SELU(_InplaceActivation):
+    """Scaled ELU (Klambauer et al. 2017): ``λ (x if x > 0 else α (eˣ − 1))`` with
+    α ≈ 1.6733, λ ≈ 1.0507: self-normalizing (zero mean, unit variance is a fixed point);
+    pair it with :class:`AlphaDropout`. ``inplace``: see :func:`F.selu`."""
+
+    _functional = F.selu
+
+
+class CELU(Module):
+    """Continuously differentiable ELU: ``x if x > 0 else α (e^(x/α) − 1)``."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
-        self.inplace = inplace
+        self.alpha, self.inplace = alpha, inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.silu(input)
+        return F.celu(input, self.alpha, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class Mish(_InplaceActivation):
+    """``x tanh(softplus(x))`` (Misra 2019)."""
+
+    _functional = F.mish
+
+
+class Hardtanh(Module):
+    """``clamp(x, min_val, max_val)``: linear in between (gradient 1), flat outside
+    (gradient 0, also at the two ends). ``min_value``/``max_value`` are PyTorch's
+    deprecated spellings."""
+
+    def __init__(
+        self,
+        min_val: float = -1.0,
+        max_val: float = 1.0,
+        inplace: bool = False,
+        min_value: float | None = None,
+        max_value: float | None = None,
+    ) -> None:
+        super().__init__()
+        if min_value is not None:
+            warnings.warn(
+                "keyword argument `min_value` is deprecated and renamed to `min_val`",
+                FutureWarning,
+                stacklevel=2,
+            )
+            min_val = min_value
+        if max_value is not None:
+            warnings.warn(
+                "keyword argument `max_value` is deprecated and renamed to `max_val`",
+                FutureWarning,
+                stacklevel=2,
+            )
+            max_val = max_value
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
+        if self.max_val <= self.min_val:
+            raise AssertionError(
+                f"max_val ({self.max_val}) must be greater than min_val ({self.min_val})"
+            )
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
+
+    def extra_repr(self) -> str:
+        inplace = ", inplace=True" if self.inplace else ""
+        return f"min_val={self.min_val}, max_val={self.max_val}{inplace}"
+
+
+class ReLU6(Hardtanh):
+    """``min(max(x, 0), 6)`` (``Hardtanh(0, 6)``)."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__(0.0, 6.0, inplace)
 
     def extra_repr(self) -> str:
         return _inplace(self.inplace)
+
+
+class Hardsigmoid(_InplaceActivation):
+    """``relu6(x + 3) / 6``: a piecewise-linear sigmoid (0 below −3, 1 above 3)."""
+
+    _functional = F.hardsigmoid
+
+    def extra_repr(self) -> str:
+        return ""  # PyTorch's shows no inplace here
+
+
+class Hardswish(_InplaceActivation):
+    """``x · relu6(x + 3) / 6`` (Howard et al. 2019, MobileNetV3): a cheap swish."""
+
+    _functional = F.hardswish
+
+    def extra_repr(self) -> str:
+        return ""  # PyTorch's shows no inplace here
+
+
+class Softsign(Module):
+    """``x / (1 + |x|)``: tanh-shaped, approaching ±1 polynomially."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softsign(input)
+
+
+class Tanhshrink(Module):
+    """``x − tanh x``."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.tanhshrink(input)
+
+
+class LogSigmoid(Module):
+    """``log σ(x) = −softplus(−x)``, without overflow."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.logsigmoid(input)
+
+
+class _Shrink(Module):
+    """A thresholding activation with its threshold ``lambd`` (λ): ``forward`` is the
+    functional form ``_functional(input, lambd)``."""
+
+    _functional: Callable[[Tensor, float], Tensor]
+
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input: Tensor) -> Tensor:
+        return type(self)._functional(input, self.lambd)
+
+    def extra_repr(self) -> str:
+        return str(self.lambd)
+
+
+class Softshrink(_Shrink):
+    """Soft thresholding: ``x − λ`` above λ, ``x + λ`` below −λ, 0 in between."""
+
+    _functional = F.softshrink
+
+
+class Hardshrink(_Shrink):
+    """Hard thresholding: ``x`` where ``|x| > λ``, else 0."""
+
+    _functional = F.hardshrink
+
+
+class Threshold(Module):
+    """``x if x > threshold else value``."""
+
+    def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
+        super().__init__()
+        self.threshold, self.value, self.inplace = threshold, value, inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.threshold(input, self.threshold, self.value, self.inplace)
+
+    def extra_repr(self) -> str:
+        inplace = ", inplace=True" if self.inplace else ""
+        return f"threshold={self.threshold}, value={self.value}{inplace}"
+
+
+class GLU(Module):
+    """Gated linear unit: ``a ⊗ σ(b)`` for the two halves ``a``, ``b`` of the input
+    along ``dim``.
+
+    Shape: Input ``(*₁, N, *₂)``; Output ``(*₁, N/2, *₂)``.
+
+    >>> import stirpile
+    >>> from stirpile import nn
+    >>> nn.GLU()(stirpile.randn(4, 6)).shape
+    (4, 3)
+    """
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.glu(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
 
 
 class Softmax(Module):

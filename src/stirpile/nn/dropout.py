@@ -24,11 +24,12 @@ from ..tensor import Tensor
 from . import functional as F
 from .module import Module
 
-__all__ = ["Dropout"]
+__all__ = ["AlphaDropout", "Dropout"]
 
 
-class Dropout(Module):
-    """Zero each element with probability ``p`` in training; scale the rest by 1/(1 − p)."""
+class _DropoutNd(Module):
+    """The dropout layers' shared ``p`` (checked to lie in [0, 1]) and ``inplace``, as
+    PyTorch's ``_DropoutNd``."""
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
@@ -36,8 +37,30 @@ class Dropout(Module):
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
         self.p, self.inplace = p, inplace
 
-    def forward(self, input: Tensor) -> Tensor:
-        return F.dropout(input, self.p, self.training)
-
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout(_DropoutNd):
+    """Zero each element with probability ``p`` in training; scale the rest by 1/(1 − p)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout(input, self.p, self.training, self.inplace)
+
+
+class AlphaDropout(_DropoutNd):
+    """Alpha dropout (Klambauer et al. 2017) for :class:`SELU` networks: in training,
+    elements are set to SELU's saturation value with probability ``p`` and the result is
+    rescaled and shifted so that zero mean and unit variance are kept (see
+    :func:`F.alpha_dropout`); the identity in ``eval()`` mode.
+
+    >>> import stirpile
+    >>> from stirpile import nn
+    >>> _ = stirpile.manual_seed(0)
+    >>> y = nn.AlphaDropout(0.2)(stirpile.randn(100_000))
+    >>> round(y.mean().item(), 1) + 0.0, round(y.std().item(), 1)
+    (0.0, 1.0)
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.alpha_dropout(input, self.p, self.training, self.inplace)

@@ -19,7 +19,7 @@ For a weight of shape ``(out, in, *k)``: ``fan_in = in · Πk``,
 
 Every function fills the tensor in place without recording a graph, draws
 from stirpile's global generator (``stirpile.manual_seed``; or the
-``generator`` given, a ``numpy.random.Generator``) and returns the tensor.
+``generator`` given: a ``stirpile.Generator``, or a NumPy one) and returns the tensor.
 
 >>> import stirpile
 >>> from stirpile.nn import init
@@ -44,12 +44,14 @@ from ..tensor import Tensor
 __all__ = [
     "calculate_gain",
     "constant_",
+    "dirac_",
     "eye_",
     "kaiming_normal_",
     "kaiming_uniform_",
     "normal_",
     "ones_",
     "orthogonal_",
+    "sparse_",
     "trunc_normal_",
     "uniform_",
     "xavier_normal_",
@@ -131,7 +133,8 @@ def _fill(tensor: Tensor, values: Any) -> Tensor:
 
 
 def _rng(generator: Any) -> Any:
-    return B.rng() if generator is None else generator
+    """The NumPy generator behind ``generator=`` (None, a ``stirpile.Generator`` or NumPy's)."""
+    return B.numpy_rng(generator)
 
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
@@ -258,3 +261,67 @@ def orthogonal_(tensor: Tensor, gain: float = 1, generator: Any = None) -> Tenso
     if rows < cols:
         q = q.T
     return _fill(tensor, (gain * q).reshape(tensor.shape))
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """Fill a {3, 4, 5}-d convolution weight ``(out, in, *kernel)`` with the Dirac delta:
+    in each of the ``groups``, output channel ``d`` is 1 at input channel ``d`` and the
+    kernel's centre (for ``d < min(out / groups, in)``), 0 elsewhere, so the convolution
+    passes those channels through unchanged."""
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    sizes = tensor.shape
+    if sizes[0] % groups != 0:
+        raise ValueError("dim 0 must be divisible by groups")
+    per_group = sizes[0] // groups
+    centre = tuple(k // 2 for k in sizes[2:])
+    values = B.xp.zeros(sizes)
+    for g in range(groups):
+        for d in range(min(per_group, sizes[1])):
+            values[(g * per_group + d, d, *centre)] = 1
+    return _fill(tensor, values)
+
+
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator: Any = None) -> Tensor:
+    """Martens (2010): a 2-d tensor of ``N(0, std²)`` values with ``⌈sparsity · rows⌉``
+    entries of every column, at random rows, set to zero. (PyTorch draws the rows from
+    its global generator even when given ``generator``; here both come from it.)"""
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.shape
+    num_zeros = math.ceil(sparsity * rows)
+    rng = _rng(generator)
+    values = rng.normal(0.0, std, (rows, cols))
+    for col in range(cols):
+        values[rng.permutation(rows)[:num_zeros], col] = 0
+    return _fill(tensor, values)
+
+
+def _deprecated(new: Any) -> Any:
+    """PyTorch's old names without the trailing underscore: they warn, then call ``new``."""
+    old = new.__name__[:-1]
+
+    def deprecated_init(*args: Any, **kwargs: Any) -> Tensor:
+        warnings.warn(
+            f"`nn.init.{old}` is now deprecated in favor of `nn.init.{new.__name__}`.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return new(*args, **kwargs)
+
+    deprecated_init.__name__ = old
+    deprecated_init.__doc__ = f"Deprecated: use :func:`{new.__name__}` (this warns)."
+    return deprecated_init
+
+
+uniform = _deprecated(uniform_)
+normal = _deprecated(normal_)
+constant = _deprecated(constant_)
+eye = _deprecated(eye_)
+dirac = _deprecated(dirac_)
+xavier_uniform = _deprecated(xavier_uniform_)
+xavier_normal = _deprecated(xavier_normal_)
+kaiming_uniform = _deprecated(kaiming_uniform_)
+kaiming_normal = _deprecated(kaiming_normal_)
+orthogonal = _deprecated(orthogonal_)
+sparse = _deprecated(sparse_)

@@ -16,6 +16,16 @@ loss                              per element
 ``BCELoss``                       −(y log x + (1 − y) log(1 − x))
 ``BCEWithLogitsLoss``             the same on σ(x), computed stably from logits
 ``CosineEmbeddingLoss(margin)``   1 − cos(x1, x2) if y = 1 else max(0, cos − margin)
+``KLDivLoss``                     p (log p − x)       (x = log q)
+``PoissonNLLLoss``                eˣ − y x            (x = log λ)
+``GaussianNLLLoss``               ½ (log σ² + (x − y)² / σ²)
+``MarginRankingLoss(margin)``     max(0, −y (x1 − x2) + margin)
+``HingeEmbeddingLoss(margin)``    x if y = 1 else max(0, margin − x)
+``SoftMarginLoss``                log(1 + e^(−y x))
+``MultiLabelSoftMarginLoss``      −Σ_c (y_c log σ(x_c) + (1 − y_c) log σ(−x_c)) / C
+``MultiMarginLoss(p, margin)``    Σ_{j≠y} max(0, margin − x_y + x_j)^p / C
+``MultiLabelMarginLoss``          Σ_j Σ_{i∉Y} max(0, 1 − (x_{y_j} − x_i)) / C
+``TripletMarginLoss(margin)``     max(0, margin + d(a, p) − d(a, n))
 ================================  ===================================================
 
 >>> import stirpile
@@ -28,6 +38,7 @@ tensor([0., 4.])
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..tensor import Tensor
@@ -41,11 +52,22 @@ __all__ = [
     "CosineEmbeddingLoss",
     "CosineSimilarity",
     "CrossEntropyLoss",
+    "GaussianNLLLoss",
+    "HingeEmbeddingLoss",
     "HuberLoss",
+    "KLDivLoss",
     "L1Loss",
     "MSELoss",
+    "MarginRankingLoss",
+    "MultiLabelMarginLoss",
+    "MultiLabelSoftMarginLoss",
+    "MultiMarginLoss",
     "NLLLoss",
+    "PairwiseDistance",
+    "PoissonNLLLoss",
     "SmoothL1Loss",
+    "SoftMarginLoss",
+    "TripletMarginLoss",
 ]
 
 
@@ -249,12 +271,11 @@ class BCEWithLogitsLoss(_WeightedLoss):
         )
 
 
-class CosineEmbeddingLoss(_Loss):
-    """``1 − cos(x1, x2)`` for pairs labelled ``y = 1`` (pull together) and
-    ``max(0, cos(x1, x2) − margin)`` for ``y = −1`` (push apart).
+class _PairMarginLoss(_Loss):
+    """A loss of two inputs and a ±1 target with a ``margin``: ``forward`` calls the
+    functional form ``_functional(input1, input2, target, margin=, reduction=)``."""
 
-    Shape: inputs ``(N, D)`` or ``(D)``; target ``(N)`` or ``()`` with values ±1.
-    """
+    _functional: Callable[..., Tensor]
 
     def __init__(
         self,
@@ -267,9 +288,19 @@ class CosineEmbeddingLoss(_Loss):
         self.margin = margin
 
     def forward(self, input1: Tensor, input2: Tensor, target: Any) -> Tensor:
-        return F.cosine_embedding_loss(
+        return type(self)._functional(
             input1, input2, target, margin=self.margin, reduction=self.reduction
         )
+
+
+class CosineEmbeddingLoss(_PairMarginLoss):
+    """``1 − cos(x1, x2)`` for pairs labelled ``y = 1`` (pull together) and
+    ``max(0, cos(x1, x2) − margin)`` for ``y = −1`` (push apart).
+
+    Shape: inputs ``(N, D)`` or ``(D)``; target ``(N)`` or ``()`` with values ±1.
+    """
+
+    _functional = F.cosine_embedding_loss
 
 
 class CosineSimilarity(Module):
@@ -281,3 +312,214 @@ class CosineSimilarity(Module):
 
     def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
         return F.cosine_similarity(x1, x2, self.dim, self.eps)
+
+
+class KLDivLoss(_Loss):
+    """Kullback–Leibler divergence ``ℓ = p (log p − log q)`` for ``input = log q``
+    (log-probabilities) and ``target = p`` (``log_target``: ``target = log p``). Use
+    ``reduction="batchmean"`` for the mathematical KL divergence averaged over the batch.
+
+    Shape: Input ``(*)``; Target: same; Output: scalar (or ``(*)`` for ``"none"``).
+    """
+
+    def __init__(
+        self,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+        log_target: bool = False,
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.log_target = log_target
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+
+class PoissonNLLLoss(_Loss):
+    """Poisson negative log-likelihood ``λ − y log λ`` (``input = log λ`` by default;
+    ``full`` adds Stirling's approximation of ``log y!``).
+
+    Shape: Input ``(*)``; Target: same; Output: scalar (or ``(*)`` for ``"none"``).
+    """
+
+    def __init__(
+        self,
+        log_input: bool = True,
+        full: bool = False,
+        size_average: bool | None = None,
+        eps: float = 1e-8,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.log_input, self.full, self.eps = log_input, full, eps
+
+    def forward(self, log_input: Tensor, target: Tensor) -> Tensor:
+        return F.poisson_nll_loss(
+            log_input, target, self.log_input, self.full, eps=self.eps, reduction=self.reduction
+        )
+
+
+class GaussianNLLLoss(_Loss):
+    """Gaussian negative log-likelihood ``½ (log σ² + (x − y)² / σ²)`` of the target
+    under ``N(input, var)`` (``var`` clamped at ``eps``; ``full`` adds ``½ log 2π``).
+
+    Shape: Input ``(N, *)``; Target: same (or broadcastable); Var: same, or with one
+    dimension of size 1, or without the last dimension.
+    """
+
+    def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean") -> None:
+        super().__init__(None, None, reduction)
+        self.full, self.eps = full, eps
+
+    def forward(self, input: Tensor, target: Tensor, var: Tensor | float) -> Tensor:
+        return F.gaussian_nll_loss(
+            input, target, var, full=self.full, eps=self.eps, reduction=self.reduction
+        )
+
+
+class MarginRankingLoss(_PairMarginLoss):
+    """``max(0, −y (x1 − x2) + margin)`` for labels ``y = ±1``.
+
+    Shape: Input1 ``(N)`` or ``()``; Input2 and Target: same; Output: scalar or ``(N)``.
+    """
+
+    _functional = F.margin_ranking_loss
+
+
+class HingeEmbeddingLoss(_Loss):
+    """``x`` where ``y = 1``, ``max(0, margin − x)`` where ``y = −1``.
+
+    Shape: Input ``(*)``; Target: same, values ±1; Output: scalar or ``(*)``.
+    """
+
+    def __init__(
+        self,
+        margin: float = 1.0,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.hinge_embedding_loss(input, target, margin=self.margin, reduction=self.reduction)
+
+
+class MultiMarginLoss(_WeightedLoss):
+    """Multi-class hinge loss ``Σ_{j ≠ y} w_y max(0, margin − x_y + x_j)^p / C``.
+
+    Shape: Input ``(N, C)`` or ``(C)``; Target ``(N)`` or ``()`` class indices.
+    """
+
+    def __init__(
+        self,
+        p: int = 1,
+        margin: float = 1.0,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(weight, size_average, reduce, reduction)
+        if p != 1 and p != 2:
+            raise ValueError("only p == 1 and p == 2 supported")
+        if weight is not None and weight.ndim != 1:
+            raise ValueError(
+                "MultiMarginLoss: expected weight to be None or 1D tensor, got "
+                f"{weight.ndim}D instead"
+            )
+        self.p, self.margin = p, margin
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.multi_margin_loss(
+            input,
+            target,
+            p=self.p,
+            margin=self.margin,
+            weight=self.weight,
+            reduction=self.reduction,
+        )
+
+
+class MultiLabelMarginLoss(_Loss):
+    """Multi-label hinge loss ``Σ_j Σ_{i ∉ targets} max(0, 1 − (x_{y_j} − x_i)) / C``.
+
+    Shape: Input ``(N, C)`` or ``(C)``; Target: same shape, class indices padded with −1.
+    """
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.multilabel_margin_loss(input, target, reduction=self.reduction)
+
+
+class SoftMarginLoss(_Loss):
+    """Two-class logistic loss ``log(1 + e^(−y x))`` for labels ``y = ±1``.
+
+    Shape: Input ``(*)``; Target: same; Output: scalar or ``(*)``.
+    """
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.soft_margin_loss(input, target, reduction=self.reduction)
+
+
+class MultiLabelSoftMarginLoss(_WeightedLoss):
+    """One-versus-all logistic loss over C classes, ``y_c ∈ {0, 1}``, averaged over C:
+    ``−Σ_c w_c (y_c log σ(x_c) + (1 − y_c) log σ(−x_c)) / C``.
+
+    Shape: Input ``(N, C)``; Target ``(N, C)``; Output: scalar or ``(N)``.
+    """
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.multilabel_soft_margin_loss(
+            input, target, weight=self.weight, reduction=self.reduction
+        )
+
+
+class TripletMarginLoss(_Loss):
+    """``max(0, margin + d(a, p) − d(a, n))`` with the p-norm distance ``d``; ``swap``
+    uses ``min(d(a, n), d(p, n))`` for the negative distance.
+
+    Shape: anchor, positive, negative ``(N, D)`` or ``(D)``; Output: scalar or ``(N)``.
+    """
+
+    def __init__(
+        self,
+        margin: float = 1.0,
+        p: float = 2.0,
+        eps: float = 1e-6,
+        swap: bool = False,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        if margin <= 0:
+            raise ValueError(
+                f"TripletMarginLoss: expected margin to be greater than 0, got {margin} instead"
+            )
+        self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
+
+    def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
+        return F.triplet_margin_loss(
+            anchor,
+            positive,
+            negative,
+            margin=self.margin,
+            p=self.p,
+            eps=self.eps,
+            swap=self.swap,
+            reduction=self.reduction,
+        )
+
+
+class PairwiseDistance(Module):
+    """``‖x1 − x2 + eps‖_p`` over the last dimension."""
+
+    def __init__(self, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> None:
+        super().__init__()
+        self.norm, self.eps, self.keepdim = p, eps, keepdim
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)

@@ -41,7 +41,7 @@ from typing import Any
 
 from .. import backend as B
 from ..autograd.grad_mode import no_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, _to_args
 from .parameter import Parameter
 
 __all__ = ["Module", "RemovableHandle"]
@@ -422,20 +422,11 @@ class Module:
 
     # -- dtype -----------------------------------------------------------------------------
     def to(self, *args: Any, **kwargs: Any) -> Module:
-        """``to(dtype)``: cast floating-point parameters, their gradients and floating
-        buffers in place (integer buffers such as ``num_batches_tracked`` are kept);
-        ``to("cpu")`` is accepted. Returns ``self``."""
-        dtype = kwargs.get("dtype")
-        device = kwargs.get("device")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, str):
-                device = a
-            elif a is not None:
-                dtype = a
-        if device is not None and str(device) != "cpu":
-            raise RuntimeError(f"stirpile runs on the CPU only; cannot move to {device!r}")
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)``: cast
+        floating-point parameters, their gradients and floating buffers in place (integer
+        buffers such as ``num_batches_tracked`` are kept). The CPU is the only device: another
+        raises an error naming it. Returns ``self``."""
+        _, dtype, _ = _to_args(args, kwargs)  # a device other than the CPU raises here
         if dtype is None:
             return self
         dtype = B.xp.dtype(dtype)
@@ -464,6 +455,14 @@ class Module:
 
     def cpu(self) -> Module:
         return self
+
+    def cuda(self, device: Any = None) -> Module:
+        """Refused with an error naming the device: stirpile runs on the CPU only."""
+        _to_args(("cuda" if device is None or isinstance(device, int) else device,), {})
+        return self
+
+    def half(self) -> Module:
+        return self.to(B.float16)
 
     # -- state dict ------------------------------------------------------------------------
     def _local_state(self) -> Iterator[tuple[str, Tensor]]:

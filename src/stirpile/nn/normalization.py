@@ -1,4 +1,5 @@
-"""Normalization layers: ``BatchNorm1d`` (Ioffe & Szegedy 2015) and ``LayerNorm``.
+"""Normalization layers: ``BatchNorm1d`` (Ioffe & Szegedy 2015), ``LayerNorm`` and
+``RMSNorm``.
 
 Batch normalization standardizes each channel over the batch, then rescales:
 
@@ -11,7 +12,8 @@ variance for ``running_var``; with ``momentum=None``, a cumulative average
 ``1/num_batches_tracked``), and used instead of batch statistics in ``eval()``.
 
 Layer normalization standardizes each *sample* over its trailing
-``normalized_shape`` dimensions (same in training and evaluation).
+``normalized_shape`` dimensions (same in training and evaluation); RMS
+normalization only rescales them by their root mean square.
 
 >>> import stirpile
 >>> from stirpile import nn
@@ -38,7 +40,7 @@ from . import init
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["BatchNorm1d", "LayerNorm"]
+__all__ = ["BatchNorm1d", "LayerNorm", "RMSNorm"]
 
 
 def _register_affine(module: Module, shape: Any, affine: bool, bias: bool, dtype: Any) -> None:
@@ -147,7 +149,34 @@ class BatchNorm1d(Module):
         )
 
 
-class LayerNorm(Module):
+class _TrailingNorm(Module):
+    """What ``LayerNorm`` and ``RMSNorm`` share: the trailing ``normalized_shape`` they
+    normalize each sample over, ``eps``, and the elementwise scale γ (``weight``, from
+    1) and shift β (``bias``, from 0, LayerNorm's only) where ``elementwise_affine``."""
+
+    def __init__(
+        self, normalized_shape: int | Sequence[int], eps: float | None, elementwise_affine: bool
+    ) -> None:
+        super().__init__()
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if getattr(self, "bias", None) is not None:
+            init.zeros_(self.bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )
+
+
+class LayerNorm(_TrailingNorm):
     """Layer normalization (Ba et al. 2016) over the trailing ``normalized_shape`` dims:
     ``(x − mean) / √(var + ε) · γ + β`` per sample.
 
@@ -168,26 +197,46 @@ class LayerNorm(Module):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
-        super().__init__()
-        if isinstance(normalized_shape, int):
-            normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(normalized_shape)
-        self.eps = eps
-        self.elementwise_affine = elementwise_affine
+        super().__init__(normalized_shape, eps, elementwise_affine)
         _register_affine(self, self.normalized_shape, elementwise_affine, bias, dtype)
         self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return (
-            f"{self.normalized_shape}, eps={self.eps}, "
-            f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
-        )
+        return f"{super().extra_repr()}, bias={self.bias is not None}"
+
+
+class RMSNorm(_TrailingNorm):
+    """Root-mean-square layer normalization (Zhang & Sennrich 2019) over the trailing
+    ``normalized_shape`` dims: ``x / √(mean(x²) + ε) · γ`` per sample, with no mean
+    subtracted and no bias. ``eps=None`` uses the machine epsilon of the input's dtype.
+
+    Shape: Input ``(N, *, *normalized_shape)``; Output: same.
+
+    >>> import stirpile
+    >>> from stirpile import nn
+    >>> nn.RMSNorm(8)
+    RMSNorm((8,), eps=None, elementwise_affine=True)
+    >>> nn.RMSNorm(8)(stirpile.randn(4, 8)).shape
+    (4, 8)
+    """
+
+    def __init__(
+        self,
+        normalized_shape: int | Sequence[int],
+        eps: float | None = None,
+        elementwise_affine: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(normalized_shape, eps, elementwise_affine)
+        if elementwise_affine:
+            self.weight = Parameter(creation.empty(self.normalized_shape, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+        self.reset_parameters()
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)

@@ -69,8 +69,12 @@ class Softmax(Op):
 
     @staticmethod
     def forward(ctx, a, axis=-1):
-        e = xp.exp(a - a.max(axis=axis, keepdims=True))
-        out = e / e.sum(axis=axis, keepdims=True)
+        # axis=None: a 0-d input (its softmax is 1); an empty input gives an empty output
+        if a.size:
+            e = xp.exp(a - a.max(axis=axis, keepdims=True))
+            out = e / e.sum(axis=axis, keepdims=True)
+        else:
+            out = a.copy()
         ctx.axis = axis
         ctx.save_for_backward(out)
         return out
@@ -90,8 +94,11 @@ class LogSoftmax(Op):
 
     @staticmethod
     def forward(ctx, a, axis=-1):
-        shifted = a - a.max(axis=axis, keepdims=True)
-        out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+        if a.size:  # (axis=None and empty inputs: as in Softmax)
+            shifted = a - a.max(axis=axis, keepdims=True)
+            out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+        else:
+            out = a.copy()
         ctx.axis = axis
         ctx.save_for_backward(out)
         return out

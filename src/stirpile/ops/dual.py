@@ -101,3 +101,16 @@ def index_add(shape: tuple, index: Any, g: Any) -> Any:
     from .index import IndexAdd
 
     return IndexAdd.apply(g, shape=shape, index=index)
+
+
+def call(name: str, x: Any) -> Any:
+    """``xp.<name>(x)`` on an array, ``x.<name>()`` on a tensor: for the functions without
+    a helper of their own above (``cosh``, ``sinh``, ``abs``, ``exp2``, ``floor``, …)."""
+    return getattr(xp, name)(x) if _is_array(x) else getattr(x, name)()
+
+
+def zeros_like(g: Any) -> Any:
+    """A zero gradient of ``g``'s shape and dtype (the backward of a rounding op), as an array
+    in a plain backward and as a tensor under ``create_graph``."""
+    z = xp.zeros(g.shape, g.dtype)
+    return z if _is_array(g) else type(g)._make(z)

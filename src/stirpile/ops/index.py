@@ -37,6 +37,10 @@ class GetItem(Op):
     def backward(ctx, g):
         return index_add(ctx.shape, ctx.index, g)
 
+    @staticmethod
+    def view_again(ctx, x):
+        return x[ctx.index]
+
 
 class IndexAdd(Op):
     """``zeros(shape)`` with ``g`` added at ``index``: the backward of indexing, as an op
@@ -50,3 +54,19 @@ class IndexAdd(Op):
     @staticmethod
     def backward(ctx, gg):
         return gg[ctx.index]
+
+
+class Place(Op):
+    """``out = zeros(shape); out[index] = a`` (the last write wins on repeated positions):
+    what ``scatter`` writes. Backward reads the gradient back at ``index``."""
+
+    @staticmethod
+    def forward(ctx, a, shape, index):
+        ctx.index = index
+        out = xp.zeros(shape, a.dtype)
+        out[index] = a
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return g[ctx.index]

@@ -42,7 +42,9 @@ def _keep(shape, axis):
 
 
 def _maximum(a, v):
-    return xp.maximum(a, v) if _is_array(a) else a.maximum(v)
+    """max(a, v) for a number ``v`` (as a 0-d tensor under create_graph: ``Tensor.maximum``,
+    like torch's, takes tensors only)."""
+    return xp.maximum(a, v) if _is_array(a) else a.maximum(type(a)._make(xp.asarray(v, a.dtype)))
 
 
 class CrossEntropy(Op):

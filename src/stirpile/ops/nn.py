@@ -17,6 +17,7 @@ op        gradient
 linear    x: g W;  W: gᵀ x (summed over batch dims);  b: Σ_batch g
 expm1     g · (out + 1)
 erf       g · 2/√π · e^(−x²)
+embed     W: g added back into the rows read (× 0 at padding_idx)
 ========  ===========================================================
 """
 
@@ -26,7 +27,7 @@ import math
 
 from ..autograd.function import Op
 from ..backend import xp
-from .dual import _is_array, exp
+from .dual import _is_array, exp, index_add
 
 
 class Linear(Op):
@@ -52,7 +53,10 @@ class Linear(Op):
                 f"({lead}x{x.shape[-1] if x.ndim else 1} and "
                 f"{'x'.join(str(n) for n in w.shape[::-1])})"
             )
-        ctx.save_for_backward(x, w)
+        # x is needed only for W's gradient and W only for x's (what PyTorch saves too), so
+        # writing in place to an input that needs no gradient is not an error at backward
+        need = ctx.needs_input_grad or (False, False)
+        ctx.save_for_backward(x if need[1] else None, w if need[0] else None)
         out = x @ w.T
         if b is not None:
             out += b
@@ -65,9 +69,9 @@ class Linear(Op):
         gx = g @ w if need[0] else None
         gw = gb = None
         if need[1] or (len(need) > 2 and need[2]):
-            g2 = g if g.ndim == 2 else g.reshape(-1, w.shape[0])
+            g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
             if need[1]:
-                x2 = x if x.ndim == 2 else x.reshape(-1, w.shape[1])
+                x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
                 gw = g2.mT @ x2
             if len(need) > 2 and need[2]:
                 # on arrays, ufunc.reduce skips the Python wrapper around .sum()
@@ -80,7 +84,7 @@ class Expm1(Op):
 
     @staticmethod
     def forward(ctx, a):
-        out = xp.expm1(a)
+        out = xp.asarray(xp.expm1(a))  # (a 0-d result must be an array: it is saved)
         ctx.save_for_backward(out)
         return out
 
@@ -133,3 +137,34 @@ class Erf(Op):
         (a,) = ctx.saved_tensors
         a = _clip(a, -30.0, 30.0)  # e^(−900) is 0 already; keeps a² from overflowing
         return g * _TWO_OVER_SQRT_PI * exp(-(a * a))
+
+
+class Embedding(Op):
+    """``weight[indices]``: rows of a lookup table (``indices`` an integer array).
+
+    Backward: each output row's gradient is added into the row it was read from
+    (repeated indices accumulate: :func:`~stirpile.ops.dual.index_add`), times a
+    zero-derivative factor per index: 0 at ``padding_idx``, and ``1 / count`` with
+    ``scale_grad_by_freq``. One op rather than indexing plus masking: the factor is
+    folded into the scatter's input.
+    """
+
+    @staticmethod
+    def forward(ctx, weight, indices, padding_idx=None, scale_grad_by_freq=False):
+        ctx.shape, ctx.indices, ctx.scale = weight.shape, indices, None
+        recorded = bool(ctx.needs_input_grad)  # (nothing to prepare for an unrecorded call)
+        if recorded and (padding_idx is not None or scale_grad_by_freq):
+            scale = xp.ones(indices.shape, dtype=weight.dtype)
+            if scale_grad_by_freq:
+                counts = xp.bincount(indices.ravel(), minlength=weight.shape[0])
+                scale /= counts[indices]
+            if padding_idx is not None:
+                scale[indices == padding_idx] = 0
+            ctx.scale = scale[..., None]
+        return weight[indices]
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.scale is not None:
+            g = g * ctx.scale
+        return index_add(ctx.shape, ctx.indices, g), None

@@ -6,7 +6,7 @@ from typing import Any
 
 from .. import backend as B
 from ..tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _check_fused, _check_hyperparameters, _decayed_grad
 
 
 class Adagrad(Optimizer):
@@ -36,6 +36,9 @@ class Adagrad(Optimizer):
         weight_decay: L2 penalty coefficient (default 0).
         initial_accumulator_value: starting value of ``s`` (default 0).
         eps: added to the denominator for stability (default 1e-10).
+        foreach, differentiable, fused: accepted for PyTorch compatibility and
+            ignored (NumPy has one implementation; optimizer steps never record a
+            graph), but kept in the groups like PyTorch's.
         maximize: ascend the objective instead of descending it.
 
     State per parameter: ``step``, ``sum`` (created for every parameter when the
@@ -60,30 +63,32 @@ class Adagrad(Optimizer):
         weight_decay: float = 0,
         initial_accumulator_value: float = 0,
         eps: float = 1e-10,
+        foreach: bool | None = None,
         *,
         maximize: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if lr_decay < 0.0:
-            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if initial_accumulator_value < 0.0:
-            raise ValueError(
-                f"Invalid initial_accumulator_value value: {initial_accumulator_value}"
-            )
-        if eps < 0.0:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_hyperparameters(
+            lr=lr,
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            eps=eps,
+        )
         defaults = {
             "lr": lr,
             "lr_decay": lr_decay,
             "eps": eps,
             "weight_decay": weight_decay,
             "initial_accumulator_value": initial_accumulator_value,
+            "foreach": foreach,
             "maximize": maximize,
+            "differentiable": differentiable,
+            "fused": fused,
         }
         super().__init__(params, defaults)
+        _check_fused(fused, foreach, differentiable)
         for group in self.param_groups:
             for p in group["params"]:
                 self._init_state(p._data, self.state[p], group)
@@ -97,10 +102,7 @@ class Adagrad(Optimizer):
         if not state:  # a parameter added later with add_param_group
             self._init_state(param, state, group)
         state["step"] += 1
-        wd = group["weight_decay"]
-        g = -grad if group["maximize"] else grad
-        if wd != 0:
-            g = g + wd * param
+        g = _decayed_grad(param, grad, group)
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         s = state["sum"]._data
         s += g * g

@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backend as B
-from .optimizer import Optimizer, _lerp_, _zeros
+from ..tensor import Tensor
+from .optimizer import (
+    Optimizer,
+    _check_fused,
+    _check_hyperparameters,
+    _decayed_grad,
+    _init_state,
+    _lerp_,
+    _zeros,
+)
 
 
 class Adam(Optimizer):
@@ -45,6 +54,12 @@ class Adam(Optimizer):
         amsgrad: use the running maximum of the second moment (Reddi et al., 2018).
         maximize: ascend the objective instead of descending it.
         decoupled_weight_decay: AdamW's decay (``AdamW`` sets it).
+        foreach, capturable, differentiable, fused: accepted for PyTorch
+            compatibility and ignored (NumPy has one implementation; optimizer steps
+            never record a graph), but kept in the groups like PyTorch's.
+
+    As in PyTorch, the two betas must both be floats (or both one-element tensors,
+    whose values are used).
 
     State per parameter: ``step``, ``exp_avg`` (m), ``exp_avg_sq`` (v),
     ``max_exp_avg_sq`` (amsgrad).
@@ -69,48 +84,40 @@ class Adam(Optimizer):
         weight_decay: float = 0,
         amsgrad: bool = False,
         *,
+        foreach: bool | None = None,
         maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
         decoupled_weight_decay: bool = False,
     ) -> None:
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if eps < 0.0:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_hyperparameters(lr=lr, eps=eps, betas=betas, weight_decay=weight_decay)
         defaults = {
             "lr": lr,
-            "betas": tuple(betas),
+            "betas": _betas(betas, foreach, capturable),
             "eps": eps,
             "weight_decay": weight_decay,
             "amsgrad": amsgrad,
             "maximize": maximize,
+            "foreach": foreach,
+            "capturable": capturable,
+            "differentiable": differentiable,
+            "fused": fused,
             "decoupled_weight_decay": decoupled_weight_decay,
         }
         super().__init__(params, defaults)
+        _check_fused(fused, foreach, differentiable)
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict) -> None:
-        lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
+        lr, eps = group["lr"], group["eps"]
         beta1, beta2 = group["betas"]
         if not state:
-            state["step"] = 0
-            state["exp_avg"] = _zeros(param)
-            state["exp_avg_sq"] = _zeros(param)
+            _init_state(state, param, "exp_avg", "exp_avg_sq")
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = _zeros(param)
         state["step"] += 1
         step = state["step"]
-
-        g = -grad if group["maximize"] else grad
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * wd
-            else:
-                g = g + wd * param
+        g = _decayed_grad(param, grad, group, group["decoupled_weight_decay"])
 
         exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
         _lerp_(exp_avg, g, 1 - beta1)
@@ -128,3 +135,16 @@ class Adam(Optimizer):
         denom /= bias_correction2_sqrt
         denom += eps
         param -= step_size * (exp_avg / denom)
+
+
+def _betas(betas: Any, foreach: bool | None, capturable: bool) -> tuple[float, float]:
+    """PyTorch's check that ``betas`` are two floats or two (one-element) tensors; tensors
+    become their values (stirpile's update runs on floats)."""
+    if not (all(isinstance(b, float) for b in betas) or all(isinstance(b, Tensor) for b in betas)):
+        raise ValueError("betas must be either both floats or both Tensors")
+    for i, b in enumerate(betas):  # (the range checks already needed one element each)
+        if isinstance(b, Tensor) and foreach and not capturable:
+            raise ValueError(
+                f"betas[{i}] as a Tensor is not supported for capturable=False and foreach=True"
+            )
+    return tuple(b.item() if isinstance(b, Tensor) else b for b in betas)

@@ -25,7 +25,9 @@ class AdamW(Adam):
         m ← β₁ m + (1 − β₁) g;   v ← β₂ v + (1 − β₂) g²     (g: the raw gradient)
         w ← w − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + eps)
 
-    The default ``weight_decay`` is 1e-2 (Adam's is 0).
+    The default ``weight_decay`` is 1e-2 (Adam's is 0). The other arguments are
+    :class:`Adam`'s (``foreach``, ``capturable``, ``differentiable`` and ``fused`` are
+    accepted and ignored).
 
     >>> import stirpile
     >>> w = stirpile.tensor([1.0], requires_grad=True)
@@ -46,10 +48,15 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
         super().__init__(
             params, lr, betas, eps, weight_decay, amsgrad,
-            maximize=maximize, decoupled_weight_decay=True,
+            foreach=foreach, maximize=maximize, capturable=capturable,
+            differentiable=differentiable, fused=fused, decoupled_weight_decay=True,
         )  # fmt: skip
 
     def load_state_dict(self, state_dict: Any) -> None:

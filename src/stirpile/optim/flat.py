@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backend as B
+from ..autograd.version import bump
 from ..tensor import Tensor
 
 # Groups up to this many numbers go flat (measured: at 25k numbers in 4 parameters
@@ -102,6 +103,7 @@ class FlatGroup:
         """Gather the gradients and run ``update(param, grad, state, group)`` once."""
         B.xp.concatenate([p.grad._data.reshape(-1) for p in self.params], out=self.grad)
         update(self.param, self.grad, self.state, group)
+        bump(self.param)  # the parameters are views of it: one count covers them all
         self._publish()
 
     def _publish(self) -> None:

@@ -35,6 +35,7 @@ from typing import Any
 
 from .. import backend as B
 from ..autograd.grad_mode import enable_grad
+from ..autograd.version import bump
 from ..tensor import Tensor
 from .flat import FlatGroup
 
@@ -166,11 +167,16 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is not None:
                     self._update(p._data, p.grad._data, self.state[p], group)
+                    bump(p._data)  # a graph that saved p before the step must not use it
         return loss
 
     # Whether ``_update`` is elementwise: the same on the concatenation of parameters as
     # on each in turn. Then a small group takes its step in one call (see optim.flat).
     _elementwise = False
+
+    # The state entries held as NumPy scalars, as PyTorch holds them in 0-dim tensors
+    # (NAdam's ``mu_product``, ASGD's ``eta`` and ``mu``; see ``_scalar_state``).
+    _scalar_keys: tuple[str, ...] = ()
 
     def _flat_step(self, i: int, group: dict) -> bool:
         """Step group ``i`` through its flat buffers, if it can have them."""
@@ -184,6 +190,8 @@ class Optimizer:
         states = [self.state[p] for p in params]
         if not FlatGroup.usable(params, states):
             return False
+        for p in params:  # the arrays a graph may have saved are left behind: count it
+            bump(p._data)
         flat = self._flat[i] = FlatGroup(params, states)
         flat.step(self._update, group)
         return True
@@ -213,11 +221,14 @@ class Optimizer:
                 index.setdefault(id(p), len(index))
             packed["params"] = [index[id(p)] for p in group["params"]]
             groups.append(packed)
-        state = {index[id(p)]: dict(s) for p, s in self.state.items() if id(p) in index}
+        # (an empty state, e.g. SGD's without momentum, is left out, as PyTorch never makes it)
+        state = {index[id(p)]: dict(s) for p, s in self.state.items() if id(p) in index and s}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Load a dict from :meth:`state_dict` (or ``stirpile.load``).
+        """Load a dict from :meth:`state_dict` (or ``stirpile.load``), or one of
+        ``torch.optim``'s: state tensors may be stirpile tensors, NumPy arrays or anything
+        with ``__array__`` (PyTorch tensors on the CPU).
 
         The groups must match this optimizer's: same number of groups, same number of
         parameters in each. State tensors are copied (cast to their parameter's dtype,
@@ -254,7 +265,10 @@ class Optimizer:
                     f"parameter groups {[g['params'] for g in saved_groups]}"
                 )
             p = id_map[k]
-            state[p] = {key: _cast(p, v, key) for key, v in value.items()}
+            state[p] = {
+                key: _cast_scalar(p, v) if key in self._scalar_keys else _cast(p, v, key)
+                for key, v in value.items()
+            }
         groups = []
         for group, saved in zip(self.param_groups, saved_groups):
             new = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
@@ -268,15 +282,26 @@ class Optimizer:
         self._flat = {}  # rebuilt from the loaded state at the next step
 
 
+def _array_of(value: Any) -> Any:
+    """The array behind a state entry: a stirpile tensor's, or that of anything with
+    ``__array__`` (a NumPy array, a PyTorch tensor from ``torch.optim``'s state dict);
+    None for other values (numbers, and NumPy scalars, which some states hold as such)."""
+    if isinstance(value, Tensor):
+        return value._data
+    if hasattr(value, "__array__") and not isinstance(value, B.xp.generic):
+        return B.xp.asarray(value)
+    return None
+
+
 def _cast(param: Tensor, value: Any, key: Any = None) -> Any:
-    """A deep copy of one state entry: arrays become tensors (floating ones in the
-    parameter's dtype); ``step`` stays a plain number."""
+    """A deep copy of one state entry: arrays (and array-likes such as PyTorch tensors)
+    become tensors (floating ones in the parameter's dtype); ``step`` stays a plain
+    number."""
+    array = _array_of(value)
     if key == "step":
-        if isinstance(value, (Tensor, B.ndarray)):
-            value = B.xp.asarray(value).item()
+        value = B.xp.asarray(value if array is None else array).item()
         return int(value) if float(value).is_integer() else float(value)
-    if isinstance(value, (Tensor, B.ndarray)):
-        array = value._data if isinstance(value, Tensor) else value
+    if array is not None:
         if array.dtype.kind == "f" and param.dtype.kind == "f":
             return Tensor._make(B.xp.array(array, dtype=param.dtype))
         return Tensor._make(B.xp.array(array))
@@ -285,6 +310,43 @@ def _cast(param: Tensor, value: Any, key: Any = None) -> Any:
     if isinstance(value, (list, tuple)):
         return type(value)(_cast(param, v) for v in value)
     return value
+
+
+def _cast_scalar(param: Tensor, value: Any) -> Any:
+    """A loaded scalar state entry (a 0-dim tensor or array, or a number) as a NumPy
+    scalar in its parameter's dtype, as PyTorch casts a loaded state tensor to its
+    parameter's dtype (so a float32 ``mu_product`` saved with float64 parameters resumes
+    in float64)."""
+    array = value._data if isinstance(value, Tensor) else B.xp.asarray(value)
+    if param._data.dtype.kind == "f":
+        array = array.astype(param._data.dtype)
+    return array.reshape(())[()]
+
+
+def _check_hyperparameters(**values: Any) -> None:
+    """PyTorch's range checks of an optimizer's arguments, in the order given: each
+    value must be ≥ 0 (NaN fails too), except ``betas``, whose two values must lie in
+    ``[0, 1)``. A ``ValueError`` names the first one out of range, with PyTorch's
+    message ("Invalid learning rate: …", "Invalid epsilon value: …",
+    "Invalid beta parameter at index 1: …", "Invalid <name> value: …")."""
+    for name, value in values.items():
+        if name == "betas":
+            for i, beta in enumerate(value):
+                if not 0.0 <= beta < 1.0:
+                    raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+        elif not 0.0 <= value:
+            label = {"lr": "learning rate", "eps": "epsilon value"}.get(name, f"{name} value")
+            raise ValueError(f"Invalid {label}: {value}")
+
+
+def _check_fused(fused: bool | None, foreach: bool | None, differentiable: bool) -> None:
+    """PyTorch's checks of ``fused`` (which stirpile accepts and ignores: NumPy has one
+    implementation of each update)."""
+    if fused:
+        if differentiable:
+            raise RuntimeError("`fused` does not support `differentiable`")
+        if foreach:
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
 
 
 def _lerp_(a: Any, b: Any, weight: float) -> None:
@@ -298,3 +360,37 @@ def _lerp_(a: Any, b: Any, weight: float) -> None:
 
 def _zeros(param: Any) -> Tensor:
     return Tensor._make(B.xp.zeros_like(param))
+
+
+def _init_state(state: dict[str, Any], param: Any, *buffers: str) -> None:
+    """A parameter's first state: ``step`` 0 and a zero buffer shaped like ``param``
+    for each name in ``buffers``."""
+    state["step"] = 0
+    for name in buffers:
+        state[name] = _zeros(param)
+
+
+def _decayed_grad(param: Any, grad: Any, group: dict, decoupled: bool = False) -> Any:
+    """The gradient an update uses, after the two steps most optimizers begin with::
+
+        g ← −g                          if maximize
+        w ← w (1 − lr · weight_decay)   if decoupled (AdamW's weight decay, in place)
+        g ← g + weight_decay · w        elif weight_decay ≠ 0 (L2)
+
+    ``grad`` itself is never modified (it is the parameter's ``.grad``)."""
+    g = -grad if group["maximize"] else grad
+    wd = group["weight_decay"]
+    if wd != 0:
+        if decoupled:
+            param *= 1 - float(group["lr"]) * wd
+        else:
+            g = g + wd * param
+    return g
+
+
+def _scalar_state(value: float, like: Any = None) -> Any:
+    """``value`` as PyTorch holds a 0-dim state tensor such as NAdam's ``mu_product``
+    or ASGD's ``eta``: rounded to the default dtype (what ``torch.as_tensor`` of a
+    Python float gives), then to the dtype of ``like`` (the entry it replaces)."""
+    value = B.get_default_dtype().type(value)
+    return value if like is None else like.dtype.type(value)

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backend as B
-from .optimizer import Optimizer, _lerp_, _zeros
+from .optimizer import (
+    Optimizer,
+    _check_hyperparameters,
+    _decayed_grad,
+    _init_state,
+    _lerp_,
+    _zeros,
+)
 
 
 class RMSprop(Optimizer):
@@ -45,6 +52,9 @@ class RMSprop(Optimizer):
         momentum: momentum factor (default 0).
         centered: normalise by the centered second moment (variance).
         maximize: ascend the objective instead of descending it.
+        capturable, foreach, differentiable: accepted for PyTorch compatibility and
+            ignored (NumPy has one implementation; optimizer steps never record a
+            graph), but kept in the groups like PyTorch's.
 
     State per parameter: ``step``, ``square_avg``, ``momentum_buffer`` (momentum
     > 0), ``grad_avg`` (centered).
@@ -69,19 +79,14 @@ class RMSprop(Optimizer):
         weight_decay: float = 0,
         momentum: float = 0,
         centered: bool = False,
-        *,
+        capturable: bool = False,
+        foreach: bool | None = None,
         maximize: bool = False,
+        differentiable: bool = False,
     ) -> None:
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if eps < 0.0:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if alpha < 0.0:
-            raise ValueError(f"Invalid alpha value: {alpha}")
+        _check_hyperparameters(
+            lr=lr, eps=eps, momentum=momentum, weight_decay=weight_decay, alpha=alpha
+        )
         defaults = {
             "lr": lr,
             "momentum": momentum,
@@ -89,23 +94,23 @@ class RMSprop(Optimizer):
             "eps": eps,
             "centered": centered,
             "weight_decay": weight_decay,
+            "capturable": capturable,
+            "foreach": foreach,
             "maximize": maximize,
+            "differentiable": differentiable,
         }
         super().__init__(params, defaults)
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict) -> None:
-        alpha, momentum, wd = group["alpha"], group["momentum"], group["weight_decay"]
+        alpha, momentum = group["alpha"], group["momentum"]
         if not state:
-            state["step"] = 0
-            state["square_avg"] = _zeros(param)
+            _init_state(state, param, "square_avg")
             if momentum > 0:
                 state["momentum_buffer"] = _zeros(param)
             if group["centered"]:
                 state["grad_avg"] = _zeros(param)
         state["step"] += 1
-        g = -grad if group["maximize"] else grad
-        if wd != 0:
-            g = g + wd * param
+        g = _decayed_grad(param, grad, group)
 
         square_avg = state["square_avg"]._data
         square_avg *= alpha

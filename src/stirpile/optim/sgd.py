@@ -6,7 +6,7 @@ from typing import Any
 
 from .. import backend as B
 from ..tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _check_fused, _decayed_grad
 
 
 class SGD(Optimizer):
@@ -42,12 +42,16 @@ class SGD(Optimizer):
 
     Args:
         params: tensors or parameter groups to optimize.
-        lr: learning rate η (default 1e-3).
+        lr: learning rate η (default 1e-3). As in PyTorch, a negative one raises a
+            ``ValueError`` and a NaN one does not (SGD alone tests ``lr < 0``).
         momentum: momentum factor μ (default 0).
         dampening: dampening for momentum (default 0).
         weight_decay: L2 penalty coefficient (default 0).
         nesterov: use Nesterov momentum (needs momentum > 0 and dampening 0).
         maximize: ascend the objective instead of descending it.
+        foreach, differentiable, fused: accepted for PyTorch compatibility and
+            ignored (NumPy has one implementation; optimizer steps never record a
+            graph), but kept in the groups like PyTorch's.
 
     State per parameter: ``momentum_buffer`` (when momentum ≠ 0).
 
@@ -74,15 +78,16 @@ class SGD(Optimizer):
         nesterov: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
-        if lr < 0.0:
+        if lr < 0.0:  # PyTorch's test for SGD: NaN passes
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
             raise ValueError(f"Invalid momentum value: {momentum}")
         if weight_decay < 0.0:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         defaults = {
             "lr": lr,
             "momentum": momentum,
@@ -90,14 +95,18 @@ class SGD(Optimizer):
             "weight_decay": weight_decay,
             "nesterov": nesterov,
             "maximize": maximize,
+            "foreach": foreach,
+            "differentiable": differentiable,
+            "fused": fused,
         }
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, defaults)
+        _check_fused(fused, foreach, differentiable)
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict) -> None:
-        momentum, wd = group["momentum"], group["weight_decay"]
-        g = -grad if group["maximize"] else grad
-        if wd != 0:
-            g = g + wd * param
+        momentum = group["momentum"]
+        g = _decayed_grad(param, grad, group)
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
