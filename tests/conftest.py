@@ -11,6 +11,8 @@ other ``conftest.py`` files.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -160,3 +162,27 @@ def _one_blas_thread():
         return
     with threadpool_limits(limits=1):
         yield
+
+
+# The offline MNIST copy of this workplace: beside the checkout (../shared), or inside it
+# on some machines. Tests pass it explicitly (the library never looks there).
+_REPO = Path(__file__).resolve().parents[1]
+MNIST_DIR = next(
+    (d for d in (_REPO / ".." / "shared" / "data" / "mnist", _REPO / "shared" / "data" / "mnist")
+     if d.is_dir()),
+    _REPO / ".." / "shared" / "data" / "mnist",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """The offline MNIST folder, whether or not it is there."""
+    return MNIST_DIR
+
+
+@pytest.fixture(scope="session")
+def offline_mnist(mnist_dir: Path) -> Path:
+    """The offline MNIST folder; the test is skipped where its test set is missing."""
+    if not (mnist_dir / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"no offline MNIST at {mnist_dir}")
+    return mnist_dir

@@ -277,3 +277,12 @@ def test_array_protocol_copies_when_asked():
     assert not np.shares_memory(np.asarray(t, copy=True), t.numpy())
     with pytest.raises(ValueError):
         np.asarray(t, dtype=np.float64, copy=False)
+
+
+def test_bool_subtraction_refused_like_torch():
+    for L in (stirpile, torch):
+        b, i = L.tensor([True]), L.tensor([1])
+        for left, right in ((b, 1), (2, b), (b, b), (i, True), (i, b)):
+            with pytest.raises(RuntimeError, match="Subtraction"):
+                left - right
+        assert (i - 1).tolist() == [0]

@@ -3,8 +3,18 @@
 ``stirpile train`` with no arguments trains the default MLP on MNIST when the
 files are cached, given with ``--data-dir`` or downloadable, and otherwise on
 the 8×8 digits that ship with scikit-learn, saying so in one line. Every run
-writes its checkpoint, history, figures and ``summary.json`` to ``--out``.
-Bad arguments and missing files give a one-line error and exit code 2.
+writes its checkpoint, history, figures and ``summary.json`` to ``--out``
+(default ``runs/DATASET``).
+
+A run never replaces another: when the output directory already holds files,
+the run goes to the next free numbered directory beside it (``runs/mnist-2``,
+``runs/mnist-3``, …) and says so; ``--overwrite`` writes into the directory
+as given. ``--resume DIR/last.ckpt`` continues in ``DIR`` (or in ``--out``).
+
+Errors come before work: every option is checked (finite, in range, a model
+that fits in memory, an output directory that can be written) before data is
+read or an epoch runs. Bad arguments, missing files and unusable checkpoints
+give a one-line error and exit code 2.
 """
 
 from __future__ import annotations
@@ -17,6 +27,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .cli_checks import (
+    MAX_SEED,
+    CLIError,
+    check_model_state,
+    check_out_dir,
+    claim_out_dir,
+    validate_config,
+)
+from .data.datasets.digits import recipe as digits_recipe
 
 DEFAULTS = {
     "hidden": "512,256",
@@ -34,8 +54,7 @@ DEFAULTS = {
 }
 
 
-class CLIError(Exception):
-    """A user error: reported in one line, exit code 2."""
+MAX_PIXELS = 4096 * 4096  # predict: larger images are refused (a decompression bomb guard)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,33 +63,51 @@ class _Parser(argparse.ArgumentParser):
 
 
 # -- data --------------------------------------------------------------------------------
-def load_data(dataset: str | None, data_dir: str | None) -> dict[str, Any]:
+def _digits(train: bool) -> Any:
+    from .data.datasets import Digits
+
+    try:
+        return Digits(train=train)
+    except ImportError as e:
+        raise CLIError(str(e).splitlines()[0]) from None
+
+
+def load_data(dataset: str | None, data_dir: str | None, test_only: bool = False,
+              verify: bool = True) -> dict:  # fmt: skip
     """Arrays for training and testing, falling back to the digits when MNIST is absent
-    and no dataset was asked for explicitly."""
-    from .data.datasets import MNIST, Digits, FashionMNIST
+    and no dataset was asked for explicitly. ``test_only`` reads just the test files
+    (``x_train`` is then None); ``verify=False`` accepts files whose sha256 is not the
+    published one (``--no-verify``)."""
+    from .data.datasets import MNIST, FashionMNIST
 
     name = dataset or "mnist"
     if name == "digits":
-        train, test = Digits(train=True), Digits(train=False)
-        return _pack("digits", train, test, (8, 8), "the 8x8 digits (scikit-learn)")
+        train = None if test_only else _digits(True)
+        return _pack("digits", train, _digits(False), (8, 8), "the 8x8 digits (scikit-learn)")
     cls = {"mnist": MNIST, "fashion-mnist": FashionMNIST}.get(name)
     if cls is None:
         raise CLIError(f"unknown dataset {name!r}; choose mnist, fashion-mnist or digits")
     try:
-        test = cls(root=data_dir, train=False, download=data_dir is None)
+        test = cls(root=data_dir, train=False, download=data_dir is None, verify=verify)
+        if test_only:
+            return _pack(name, None, test, (28, 28), f"{cls.__name__} (test)")
         try:
-            train = cls(root=data_dir, split="train", download=data_dir is None)
+            train = cls(root=data_dir, split="train", download=data_dir is None, verify=verify)
         except FileNotFoundError:
             if "train5k" not in cls.files:
                 raise
-            train = cls(root=data_dir, split="train5k")  # the offline 5,000-image subset
+            train = cls(root=data_dir, split="train5k", verify=verify)  # the offline subset
         return _pack(name, train, test, (28, 28), f"{cls.__name__} ({train.split})")
+    except ValueError as e:  # a file that is not the dataset's (checksum, IDX header)
+        raise CLIError(str(e).splitlines()[0]) from None
     except FileNotFoundError as e:
         if dataset is not None or data_dir is not None:
             first = str(e).splitlines()[0]
             raise CLIError(
                 f"{first} (looked in {data_dir or 'the cache'}; see --data-dir)"
             ) from None
+        from .data.datasets import Digits
+
         try:
             train, test = Digits(train=True), Digits(train=False)
         except ImportError as ie:
@@ -81,11 +118,11 @@ def load_data(dataset: str | None, data_dir: str | None) -> dict[str, Any]:
 
 
 def _pack(name: str, train: Any, test: Any, shape: tuple, label: str) -> dict[str, Any]:
-    xtr, ytr = train.arrays()
+    xtr, ytr = train.arrays() if train is not None else (None, None)
     xte, yte = test.arrays()
+    top = max(int(ytr.max()) if ytr is not None else 0, int(yte.max()))
     return {"name": name, "label": label, "image_shape": shape, "x_train": xtr,
-            "y_train": ytr, "x_test": xte, "y_test": yte,
-            "classes": int(max(ytr.max(), yte.max())) + 1}  # fmt: skip
+            "y_train": ytr, "x_test": xte, "y_test": yte, "classes": top + 1}  # fmt: skip
 
 
 # -- model, optimizer, schedule ----------------------------------------------------------
@@ -128,15 +165,27 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from .data import DataLoader, TensorDataset
     from .data.transforms import RandomAffine
+    from .io import atomic_write
     from .train import Checkpoint, ProgressBar, Trainer, confusion_matrix, plots
 
     cfg = _config(args)
-    dataset = args.dataset
+    dataset, data_dir, resume_dir = args.dataset, args.data_dir, None
     if args.resume is not None:  # continue the exact run: its own config, not today's flags
-        cfg = _resume_config(args.resume)
+        cfg, old_meta = _resume_config(args.resume)
         dataset = cfg.get("dataset", dataset)
-    data = load_data(dataset, args.data_dir)
-    out = Path(args.out) if args.out else Path("runs") / data["name"]
+        data_dir = data_dir or old_meta.get("data_dir")
+        resume_dir = Path(args.resume).resolve().parent
+    if args.out:  # an unusable --out is an error before any data is read
+        check_out_dir(Path(args.out))
+    data = load_data(dataset, data_dir, verify=not args.no_verify)
+    if data["name"] == "digits" and args.resume is None:  # a recipe suited to 8x8 images
+        cfg = digits_recipe(cfg, DEFAULTS)
+    if args.out:
+        out = Path(args.out)
+    else:
+        out = resume_dir if resume_dir is not None else Path("runs") / data["name"]
+    resuming_here = resume_dir is not None and out.resolve() == resume_dir
+    out = claim_out_dir(out, args.overwrite or resuming_here)
     stirpile.manual_seed(cfg["seed"])
     train_ds = TensorDataset(data["x_train"], data["y_train"])
     test_ds = TensorDataset(data["x_test"], data["y_test"])
@@ -156,7 +205,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                       callbacks=[ProgressBar(), Checkpoint(out)])  # fmt: skip
     cfg["dataset"] = data["name"]
     trainer.meta = {"config": cfg, "image_shape": list(data["image_shape"]),
-                    "classes": data["classes"]}  # fmt: skip
+                    "classes": data["classes"],
+                    "data_dir": str(Path(data_dir).resolve()) if data_dir else None}  # fmt: skip
     print(f"training {_describe(model)} on {data['label']}: {len(train_ds):,} train / "
           f"{len(test_ds):,} test images, {cfg['epochs']} epochs -> {out}/")  # fmt: skip
     t0 = time.perf_counter()
@@ -187,7 +237,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "samples_per_s": round(float(np.median(history["samples_per_s"])), 1),
         "config": cfg,
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    atomic_write(out / "summary.json", json.dumps(summary, indent=2))
     _print_table(
         [
             ("dataset", data["label"]),
@@ -207,8 +257,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .train import accuracy
 
     model, meta = _load_model(args.checkpoint)
-    cfg = meta["config"]
-    data = load_data(args.dataset or cfg.get("dataset"), args.data_dir)
+    trained_on = meta["config"].get("dataset") or "mnist"
+    if args.dataset is not None and args.dataset != trained_on:
+        raise CLIError(
+            f"{args.checkpoint} was trained on {trained_on}, not {args.dataset}; evaluate it "
+            f"with --dataset {trained_on} (or leave --dataset out)"
+        )
+    data_dir = args.data_dir or meta.get("data_dir")
+    data = load_data(trained_on, data_dir, test_only=True, verify=not args.no_verify)
+    n_in = model[0].in_features
+    if data["x_test"].shape[1] != n_in or data["classes"] > meta["classes"]:
+        raise CLIError(
+            f"{args.checkpoint} takes {n_in} inputs and {meta['classes']} classes, but "
+            f"{data['label']} has {data['x_test'].shape[1]} pixels and {data['classes']} "
+            "classes: not the data this model was trained on"
+        )
     pred, logits = _predict(model, data["x_test"])
     from .nn.functional import cross_entropy
     from .tensor import Tensor
@@ -222,7 +285,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     model, meta = _load_model(args.checkpoint)
-    shape = tuple(meta.get("image_shape", (28, 28)))
+    shape = tuple(meta.get("image_shape") or (28, 28))
+    if len(shape) != 2 or shape[0] * shape[1] != model[0].in_features:
+        raise CLIError(f"{args.checkpoint}: image shape {list(shape)} does not match the model")
     x = _read_image(args.image, shape)
     pred, logits = _predict(model, x[None])
     p = np.exp(logits[0] - logits[0].max())
@@ -244,6 +309,9 @@ def cmd_lab(args: argparse.Namespace) -> int:
     except KeyError as e:
         raise CLIError(str(e.args[0])) from None
     out = Path(args.out or f"runs/lab-{args.name}")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise CLIError(f"--seed must be in [0, {MAX_SEED}], got {args.seed}")
+    check_out_dir(out)
     version = "quick" if args.quick else "full"
     print(f"lab {args.name} ({version}) -> {out}/")
     t0 = time.perf_counter()
@@ -268,28 +336,40 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
         raise CLIError(
             f"--hidden takes comma-separated widths like 512,256, got {args.hidden!r}"
         ) from None
-    if any(h <= 0 for h in cfg["hidden"]):
-        raise CLIError(f"--hidden widths must be positive, got {args.hidden!r}")
-    if not 0 <= cfg["dropout"] < 1:
-        raise CLIError(f"--dropout must be in [0, 1), got {cfg['dropout']}")
-    for key in ("epochs", "batch_size"):
-        if cfg[key] <= 0:
-            raise CLIError(f"--{key.replace('_', '-')} must be positive, got {cfg[key]}")
-    if cfg["lr"] <= 0:
-        raise CLIError(f"--lr must be positive, got {cfg['lr']}")
+    validate_config(cfg)
     if args.resume is not None and not Path(args.resume).is_file():
         raise CLIError(f"--resume: no such checkpoint file: {args.resume}")
     return cfg
 
 
-def _resume_config(path: str) -> dict[str, Any]:
+def _resume_config(path: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The config and meta of the run to continue, after checking that ``path`` is a
+    run that can be continued (not a finished one, not a bare model.ckpt)."""
     import stirpile
 
-    meta = stirpile.load(path).get("meta") or {}
-    if "config" not in meta:
+    state = stirpile.load(path)
+    meta = state.get("meta") if isinstance(state, dict) else None
+    cfg = meta.get("config") if isinstance(meta, dict) else None
+    if not isinstance(cfg, dict):
         raise CLIError(f"--resume: {path} is not a checkpoint written by stirpile train")
+    run_dir = Path(path).parent
+    if "optimizer" not in state or "epoch" not in state:
+        raise CLIError(
+            f"--resume: {path} holds only a trained model's weights, not a run to continue; "
+            f"resume from {run_dir / 'last.ckpt'} (or evaluate {path})"
+        )
+    validate_config(cfg)
+    check_model_state(path, state, meta)
+    epoch = state["epoch"]
+    finished = state.get("stopped") or (isinstance(epoch, int) and epoch >= cfg["epochs"])
+    if finished and (run_dir / "model.ckpt").is_file():
+        raise CLIError(
+            f"--resume: the run in {run_dir}/ already finished (epoch {epoch} of "
+            f"{cfg['epochs']}); evaluate {run_dir / 'model.ckpt'}, or start a new run "
+            "with more --epochs"
+        )
     print(f"resuming {path} with the run's own settings (command-line options are ignored)")
-    return dict(meta["config"])
+    return dict(cfg), meta
 
 
 def _describe(model: Any) -> str:
@@ -319,15 +399,17 @@ def _load_model(path: str) -> tuple[Any, dict]:
     if not Path(path).is_file():
         raise CLIError(f"no such checkpoint file: {path}")
     state = stirpile.load(path)
-    meta = state.get("meta") or {}
-    cfg = meta.get("config")
-    if not cfg or "model" not in state:
+    meta = state.get("meta") if isinstance(state, dict) else None
+    cfg = meta.get("config") if isinstance(meta, dict) else None
+    if not isinstance(cfg, dict) or "model" not in state:
         raise CLIError(f"{path}: not a stirpile train checkpoint (no model config inside)")
-    first = state["model"]["0.weight"]
-    model = mlp(
-        [first.shape[1], *cfg["hidden"], meta["classes"]], cfg["activation"], cfg["dropout"]
-    )
-    model.load_state_dict(state["model"])
+    n_in = check_model_state(path, state, meta)
+    model = mlp([n_in, *cfg["hidden"], meta["classes"]], cfg["activation"], cfg["dropout"])
+    try:
+        model.load_state_dict(state["model"])
+    except (KeyError, RuntimeError, ValueError, TypeError) as e:
+        detail = " ".join(str(e).split())  # (one line)
+        raise CLIError(f"{path}: its weights do not fit its config ({detail})") from None
     return model, meta
 
 
@@ -340,7 +422,16 @@ def _read_image(path: str, shape: tuple) -> np.ndarray:
     except ImportError:
         raise CLIError("predict needs Pillow to read images: pip install pillow") from None
     try:
-        img = Image.open(path).convert("L")
+        img = Image.open(path)  # reads the header only
+        width, height = img.size
+        if width * height > MAX_PIXELS:
+            raise CLIError(
+                f"{path}: {width}x{height} pixels is too large (limit {MAX_PIXELS:,} pixels); "
+                "crop or shrink the image around the digit"
+            )
+        img = _grayscale(img)
+    except CLIError:
+        raise
     except Exception as e:  # any decoder failure is a user error here
         raise CLIError(f"{path}: cannot read image ({e})") from None
     if img.size != shape[::-1]:
@@ -349,6 +440,18 @@ def _read_image(path: str, shape: tuple) -> np.ndarray:
     if a.mean() > 0.5:  # dark ink on light paper: invert to MNIST's convention
         a = 1.0 - a
     return a.reshape(-1)
+
+
+def _grayscale(img: Any) -> Any:
+    """Grayscale, with any transparency composited over white paper first (a black
+    digit on a transparent background is a black digit on white, not all black)."""
+    from PIL import Image
+
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info:
+        rgba = img.convert("RGBA")
+        paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(paper, rgba)
+    return img.convert("L")
 
 
 def _print_table(rows: list[tuple[str, Any]]) -> None:
@@ -365,6 +468,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train an MLP (MNIST by default)")
     t.add_argument("--dataset", choices=["mnist", "fashion-mnist", "digits"], default=None)
     t.add_argument("--data-dir", default=None, help="directory holding the dataset files")
+    t.add_argument("--no-verify", action="store_true",
+                   help="read dataset files whose sha256 is not the published one")  # fmt: skip
     t.add_argument("--hidden", default=DEFAULTS["hidden"], help="hidden widths, e.g. 512,256")
     t.add_argument("--activation", default=DEFAULTS["activation"],
                    choices=["relu", "leaky_relu", "elu", "tanh", "sigmoid", "softplus", "prelu",
@@ -381,16 +486,26 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
     t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=DEFAULTS["augment"])
     t.add_argument("--seed", type=int, default=DEFAULTS["seed"])
-    t.add_argument("--out", default=None, help="output directory (default runs/DATASET)")
-    t.add_argument("--resume", default=None, help="continue from a last.ckpt")
+    t.add_argument("--out", default=None,
+                   help="output directory (default runs/DATASET; when it already holds a "
+                        "run, the next free DIR-2, DIR-3, ... is used)")  # fmt: skip
+    t.add_argument("--overwrite", action="store_true",
+                   help="write into --out even when it holds an earlier run")  # fmt: skip
+    t.add_argument("--resume", default=None,
+                   help="continue an interrupted run from its DIR/last.ckpt (in DIR)")  # fmt: skip
     t.add_argument("--threads", type=int, default=1,
                    help="BLAS threads (default 1: small MLPs gain little from more, and a "
                         "busy machine can make multithreaded BLAS much slower)")  # fmt: skip
     t.set_defaults(func=cmd_train)
     e = sub.add_parser("evaluate", help="test accuracy of a checkpoint")
     e.add_argument("checkpoint")
-    e.add_argument("--dataset", choices=["mnist", "fashion-mnist", "digits"], default=None)
-    e.add_argument("--data-dir", default=None)
+    e.add_argument("--dataset", choices=["mnist", "fashion-mnist", "digits"], default=None,
+                   help="default: the checkpoint's own")  # fmt: skip
+    e.add_argument("--data-dir", default=None,
+                   help="directory with the test files (default: the checkpoint's, then "
+                        "the cache)")  # fmt: skip
+    e.add_argument("--no-verify", action="store_true",
+                   help="read dataset files whose sha256 is not the published one")  # fmt: skip
     e.set_defaults(func=cmd_evaluate)
     r = sub.add_parser("predict", help="classify one image (PNG)")
     r.add_argument("checkpoint")

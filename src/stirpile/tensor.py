@@ -303,7 +303,7 @@ class Tensor(InPlaceMethods):
             return self.clone() if copy else self
         dtype = B.xp.dtype(dtype)
         if dtype.kind != "f":  # integer and bool results carry no gradient
-            return Tensor._make(self._data.astype(dtype))
+            return Tensor._make(ew.astype(self._data, dtype))
         return ew.Cast.apply(self, dtype=dtype)
 
     def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
@@ -428,9 +428,11 @@ class Tensor(InPlaceMethods):
         return ew.Add.apply(*_pair(self, other, reflected=True))
 
     def __sub__(self, other: Any) -> Tensor:
+        _no_bool_sub(self, other)
         return ew.Sub.apply(*_pair(self, other))
 
     def __rsub__(self, other: Any) -> Tensor:
+        _no_bool_sub(self, other)
         return ew.Sub.apply(*_pair(self, other, reflected=True))
 
     def __mul__(self, other: Any) -> Tensor:
@@ -838,6 +840,11 @@ class Tensor(InPlaceMethods):
                 shown = " ".join(str(d) for d in dim)
                 raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {shown}")
             p = 2
+        if p not in (0, 1) and abs(p) != float("inf") and x.dtype.kind == "f":
+            # fused: its gradient is 0 at the zero vector, as in PyTorch (composed, it is nan)
+            axes = reduce._axes(x.ndim, None if isinstance(dim, (tuple, list)) and not dim
+                                else dim)  # fmt: skip
+            return linalg.VectorNorm.apply(x, ord=float(p), axes=axes, keepdims=keepdim)
         if p == 2:
             return (x * x).sum(dim, keepdim=keepdim).sqrt()
         if p == 0:  # the indicator [x ≠ 0] is a step function: zero gradient
@@ -1055,6 +1062,22 @@ class _HookHandle:
 
 
 # -- helpers for operators ---------------------------------------------------------------
+
+
+def _no_bool_sub(a: Any, b: Any) -> None:
+    """Refuse ``a - b`` as PyTorch does if either operand is boolean."""
+    bools = sum(x is True or x is False or (isinstance(x, Tensor) and x._data.dtype == B.bool_)
+                for x in (a, b))  # fmt: skip
+    if bools == 2:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
+            "or `logical_xor()` operator instead."
+        )
+    if bools:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
 
 
 def _to_args(args: tuple, kwargs: dict) -> tuple:

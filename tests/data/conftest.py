@@ -1,7 +1,8 @@
-"""Fixtures for the data tests: the offline MNIST subset, and local HTTP servers for
-the download tests (a live one on 127.0.0.1, and an address where nothing listens).
+"""Fixtures for the data tests: local HTTP servers for the download tests (a live one on
+127.0.0.1, and an address where nothing listens).
 
-Helpers are fixtures, not imports, as in the root ``conftest.py``.
+Helpers are fixtures, not imports, as in the root ``conftest.py`` (which also hands out
+``offline_mnist``, the offline MNIST subset).
 """
 
 from __future__ import annotations
@@ -9,25 +10,8 @@ from __future__ import annotations
 import socket
 import threading
 from http.server import ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
-
-_REPO = Path(__file__).resolve().parents[2]
-# The offline subset lives beside the checkout (../shared), or inside it on some machines.
-MNIST_DIR = next(
-    (d for d in (_REPO / ".." / "shared" / "data" / "mnist", _REPO / "shared" / "data" / "mnist")
-     if d.is_dir()),
-    _REPO / ".." / "shared" / "data" / "mnist",
-)  # fmt: skip
-
-
-@pytest.fixture(scope="session")
-def offline_mnist() -> Path:
-    """The offline MNIST folder; the test is skipped where there is none."""
-    if not MNIST_DIR.is_dir():
-        pytest.skip(f"no offline MNIST at {MNIST_DIR}")
-    return MNIST_DIR
 
 
 @pytest.fixture

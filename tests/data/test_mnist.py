@@ -87,13 +87,13 @@ def test_transforms_applied(offline_mnist):
 
 def test_torchvision_layout_and_uncompressed(tmp_path):
     _fake_split(tmp_path / "root" / "MNIST" / "raw", MNIST.files["test"], n=7, gz=False)
-    ds = MNIST(root=tmp_path / "root", train=False)
+    ds = MNIST(root=tmp_path / "root", train=False, verify=False)
     assert len(ds) == 7 and ds.targets.tolist() == list(range(7))
 
 
 def test_found_in_cache_dir(tmp_path):
     _fake_split(tmp_path / "cache" / "MNIST", MNIST.files["train"], n=5)
-    assert len(MNIST()) == 5
+    assert len(MNIST(verify=False)) == 5
 
 
 def test_offline_error_lists_files_and_dirs(tmp_path):
@@ -121,7 +121,7 @@ def test_count_mismatch(tmp_path):
     _fake_split(d, MNIST.files["test"], n=10)
     write_idx(d / "t10k-labels-idx1-ubyte.gz", np.zeros(9, np.uint8))
     with pytest.raises(ValueError, match=r"10 images .* but 9 labels"):
-        MNIST(root=d, train=False)
+        MNIST(root=d, train=False, verify=False)
 
 
 def test_label_out_of_range(tmp_path):
@@ -129,7 +129,7 @@ def test_label_out_of_range(tmp_path):
     _fake_split(d, MNIST.files["test"], n=3)
     write_idx(d / "t10k-labels-idx1-ubyte.gz", np.array([0, 1, 10], np.uint8))
     with pytest.raises(ValueError, match="label 10 out of range"):
-        MNIST(root=d, train=False)
+        MNIST(root=d, train=False, verify=False)
 
 
 def test_unknown_split():

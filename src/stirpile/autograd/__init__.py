@@ -68,6 +68,8 @@ def _grad_outputs(outputs: list, grad_outputs: Any, create_graph: bool) -> list:
                 f"Mismatch in shape: grad_output has shape {tuple(g.shape)} and output has "
                 f"shape {tuple(out.shape)}"
             )
+        if g.dtype != out.dtype:  # cast to the output's dtype, as PyTorch does
+            g = g.to(out.dtype) if create_graph else Tensor._make(g._data.astype(out.dtype))
         result.append(g if create_graph else g._data)
     return result
 

@@ -19,6 +19,15 @@ Gradients travel as raw arrays in a plain backward. Under ``create_graph=True``
 they travel as tensors with recording on, so the backward pass is itself a
 graph that can be differentiated again (double backward, Hessian-vector
 products).
+
+Without ``retain_graph``, each node lets go of every array it held once its
+backward has run: what it saved, its output, and its input tensors (replaced by
+stand-ins that keep only the place in the graph, see ``_release``), so a loss
+kept for logging keeps its ``grad_fn`` but not the batch's activations. The
+walk runs with NumPy's floating-point warnings off (PyTorch computes ``1/0`` in
+a backward without a word), and the user's error state back around hooks and
+``Function.backward``. Hooks and Functions are checked as PyTorch checks them;
+built-in ops are not (that would cost on every node).
 """
 
 from __future__ import annotations
@@ -29,7 +38,8 @@ from heapq import heappop, heappush
 from typing import Any
 
 from .. import backend as B
-from . import grad_mode, version
+from ..ops.dual import sum_to
+from . import grad_mode, quiet, version
 from .function import _FREED_MESSAGE, FREED
 
 # ``Tensor`` lives in stirpile.tensor, which imports this module; it registers itself
@@ -37,30 +47,39 @@ from .function import _FREED_MESSAGE, FREED
 Tensor: Any = None
 
 
-def _output_grads(node: Any, grads: list, create_graph: bool, wanted: dict, captured: list) -> None:
+def _output_grads(
+    node: Any, grads: list, create_graph: bool, wanted: dict, captured: list, user: Any
+) -> None:
     """What happens to a node's output gradients once they are complete: tensor hooks,
     ``retain_grad``, and capture for ``autograd.grad``."""
     for i, g in enumerate(grads):
         if g is None:
             continue
         if node.hooks and i in node.hooks:
-            grads[i] = g = _run_hooks(node.hooks[i], g, create_graph)
+            grads[i] = g = _run_hooks(node.hooks[i], g, create_graph, user)
         if node.retained and i in node.retained and (t := node.retained[i]()) is not None:
             t.grad = g.clone() if create_graph else Tensor._make(g.copy())
         for k in wanted.get((node, i), ()):
             captured[k] = g
 
 
-def _function_backward(node: Any, grads: list, create_graph: bool) -> tuple:
-    """A user Function's backward: it takes and returns tensors, and is checked."""
+def _function_backward(node: Any, grads: list, create_graph: bool, user: Any) -> tuple:
+    """A user Function's backward: it takes and returns tensors, and is checked as in
+    PyTorch: a gradient is a tensor or None, of its input's dtype (cast if not) and shape
+    (summed down to it if the input's shape broadcasts to it, an error otherwise)."""
     for i, g in enumerate(grads):  # outputs that got no gradient get zeros (None if not tensors)
         if g is None and node.out_meta[i] is not None:
             z = B.xp.zeros(*node.out_meta[i])
             grads[i] = Tensor._make(z) if create_graph else z
-    if create_graph:
-        result = node.fn.backward(node, *grads)
-    else:
-        result = node.fn.backward(node, *(None if g is None else Tensor._make(g) for g in grads))
+    token = quiet.enter(user)  # user code: with the user's NumPy error state
+    try:
+        if create_graph:
+            result = node.fn.backward(node, *grads)
+        else:
+            wrapped = (None if g is None else Tensor._make(g) for g in grads)
+            result = node.fn.backward(node, *wrapped)
+    finally:
+        quiet.leave(token)
     if not isinstance(result, tuple):
         result = (result,)
     n_in = len(node.inputs)
@@ -69,16 +88,76 @@ def _function_backward(node: Any, grads: list, create_graph: bool) -> tuple:
             f"function {node.name()} returned an incorrect number of gradients "
             f"(expected {n_in}, got {len(result)})"
         )
-    if not create_graph:  # copies: a user's backward may return arrays it still holds
-        result = tuple(r._data.copy() if isinstance(r, Tensor) else r for r in result)
-    return result
+    checked = []
+    for i, (r, meta, needed) in enumerate(zip(result, node.in_meta, node.needs_input_grad)):
+        if r is not None:
+            r = _checked_gradient(node, i, r, meta)
+            if not needed:  # an input that wants no gradient: ignored, as in PyTorch
+                r = None
+            elif not create_graph:  # a copy: a user's backward may return arrays it still holds
+                r = r._data.copy()
+        checked.append(r)
+    return tuple(checked)
 
 
-def _run_hooks(hooks: list, g: Any, create_graph: bool) -> Any:
-    for hook in hooks:
-        new = hook(g if create_graph else Tensor._make(g))
-        if new is not None:
+def _checked_gradient(node: Any, i: int, r: Any, meta: tuple | None) -> Any:
+    """Gradient ``r`` that ``node``'s Function returned for input ``i`` (of ``meta``: shape and
+    dtype), made to fit it as PyTorch's engine does (``validate_outputs``), or an error."""
+    if not isinstance(r, Tensor):
+        raise RuntimeError(
+            f"function {node.name()} returned a {type(r).__name__} as gradient {i}: expected "
+            "Variable or None (a Tensor)"
+        )
+    if meta is None:
+        raise RuntimeError(
+            f"function {node.name()} returned a gradient different than None at position "
+            f"{i + 1}, but the corresponding forward input was not a Variable"
+        )
+    shape, dtype = meta
+    if r.shape != shape:
+        try:
+            fits = B.xp.broadcast_shapes(shape, r.shape) == r.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise RuntimeError(
+                f"Function {node.name()} returned an invalid gradient at index {i} - got "
+                f"{list(r.shape)} but expected shape compatible with {list(shape)}"
+            )
+        r = sum_to(r, shape)
+    if r.dtype != dtype:
+        r = r.to(dtype)
+    return r
+
+
+def _run_hooks(hooks: list, g: Any, create_graph: bool, user: Any) -> Any:
+    """Call a tensor's hooks in order; each may return a replacement of the same shape and
+    dtype (PyTorch's rule), or None."""
+    token = quiet.enter(user)  # user code: with the user's NumPy error state
+    try:
+        for hook in hooks:
+            new = hook(g if create_graph else Tensor._make(g))
+            if new is None:
+                continue
+            name = getattr(hook, "__name__", type(hook).__name__)
+            if not isinstance(new, Tensor):
+                raise TypeError(
+                    f"expected Variable, but hook '{name}' returned '{type(new).__name__}' "
+                    "(a hook must return a Tensor or None)"
+                )
+            if new.shape != g.shape:
+                raise RuntimeError(
+                    f"hook '{name}' has changed the size of value (was {list(g.shape)}, got "
+                    f"{list(new.shape)})"
+                )
+            if new.dtype != g.dtype:
+                raise RuntimeError(
+                    f"hook '{name}' has changed the type of value (was {B.dtype_name(g.dtype)} "
+                    f"got {B.dtype_name(new.dtype)})"
+                )
             g = new if create_graph else new._data
+    finally:
+        quiet.leave(token)
     return g
 
 
@@ -112,6 +191,10 @@ def run_backward(
     # recording on only under create_graph (the flag is set directly: a context manager
     # costs three Python calls, and this runs once per training step)
     was_enabled, grad_mode._enabled = grad_mode._enabled, create_graph
+    # NumPy quiet for the whole walk (PyTorch computes 1/0 or inf-inf in a backward without
+    # a warning); the user's error state comes back around hooks and Function.backward
+    user = quiet.state.get()
+    token = quiet.state.set(quiet.IGNORE)
     consumer = 1 << 62  # the sequence number of the node whose inputs are delivered (an int:
     # comparing ints is cheaper than comparing an int with float("inf"))
     try:
@@ -139,7 +222,7 @@ def run_backward(
             node = heappop(heap)[1]
             grads = pending.pop(node)
             if node.hooks or node.retained or wanted:
-                _output_grads(node, grads, create_graph, wanted, captured)
+                _output_grads(node, grads, create_graph, wanted, captured, user)
             if node.saved is FREED:
                 raise RuntimeError(f"{node.name()}: {_FREED_MESSAGE}")
             if node.seq < version.last_write and node.saved is not None:
@@ -149,10 +232,25 @@ def run_backward(
                 if type(result) is not tuple:
                     result = (result,)
             else:
-                result = _function_backward(node, grads, create_graph)
-            if not retain_graph and node.saved is not None:
-                node.saved = FREED
-            edges = zip(node.inputs, node.needs_input_grad, result)
+                result = _function_backward(node, grads, create_graph, user)
+            ins, needs = node.inputs, node.needs_input_grad
+            if not retain_graph:  # release every array the node holds (see _release)
+                node.out = None
+                if node.saved is not None:  # a second backward raises before reading inputs
+                    node.saved, node.inputs = FREED, _RELEASED
+                elif len(ins) == 2:  # (written out for the common case: it runs once per node)
+                    a, b = ins
+                    na, nb = needs
+                    if (not na or a._idx == 0) and (not nb or b._idx == 0):
+                        node.inputs = ins = ((a._node or a) if na else None,
+                                             (b._node or b) if nb else None)  # fmt: skip
+                    else:
+                        node.inputs = ins = _release(ins, needs)
+                elif len(ins) == 1 and needs[0] and ins[0]._idx == 0:
+                    node.inputs = ins = (ins[0]._node or ins[0],)
+                else:
+                    node.inputs = ins = _release(ins, needs)
+            edges = zip(ins, needs, result)
             consumer = node.seq
 
         # arrays a leaf may keep as its .grad without a copy: fresh ones, given to no one
@@ -160,7 +258,7 @@ def run_backward(
         handed = set(map(id, grad_outputs))
         for leaf, g in leaves.items():
             if leaf._hooks:
-                g = _run_hooks(leaf._hooks, g, create_graph)
+                g = _run_hooks(leaf._hooks, g, create_graph, user)
                 owned = False
             else:
                 owned = type(g) is B.ndarray and g.base is None and id(g) not in handed
@@ -175,7 +273,37 @@ def run_backward(
                 handed.add(id(g))
     finally:
         grad_mode._enabled = was_enabled
+        quiet.state.reset(token)
     return captured if inputs is not None else None
+
+
+class _Edge:
+    """What a released node keeps of an input that is not a leaf: its place in the graph,
+    without its array (a kept loss must not keep every activation alive)."""
+
+    __slots__ = ("_idx", "_node", "requires_grad")
+    _data = B.xp.empty(0)  # for code that compares memory owners (inplace._view_chain)
+
+    def __init__(self, t: Any) -> None:
+        self._node, self._idx, self.requires_grad = t._node, t._idx, True
+
+
+# The inputs of a released node that had saved values: a second backward raises there before
+# reading them. (One stand-in with no array, for code that compares memory owners.)
+_RELEASED = (_Edge.__new__(_Edge),)
+_RELEASED[0]._node, _RELEASED[0]._idx, _RELEASED[0].requires_grad = None, 0, False
+
+
+def _release(inputs: tuple, needs: tuple) -> tuple:
+    """The inputs of a node that saved nothing, after a backward that did not retain the
+    graph: leaves that want a gradient (they receive it; parameters live on anyway), for the
+    other tensors that want one the node that made them (a stand-in for a first output, see
+    ``Node._node``) or an ``_Edge``, None for the rest. A second backward can still walk the
+    graph through such nodes (as in PyTorch); one that saved something raises."""
+    return tuple([
+        (t if t._node is None else t._node if t._idx == 0 else _Edge(t)) if n else None
+        for t, n in zip(inputs, needs)
+    ])  # fmt: skip
 
 
 def position_at(t: Any, seq: int) -> tuple:

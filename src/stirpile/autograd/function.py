@@ -57,6 +57,16 @@ class Node:
     retained: dict | None = None  # output index -> weakref to a tensor with retain_grad
     # (node, index) a tensor had before an in-place op gave it this node (see engine.position_at)
     replaced: tuple = (None, 0)
+    # A node stands in for its first output tensor in the inputs of a node that backward has
+    # released (engine.run_backward): it has the place in the graph such a tensor has
+    # (``_node``, ``_idx``), no array, and costs nothing to create.
+    _idx = 0
+    requires_grad = True
+    _data = B.xp.empty(0)  # (for code that compares memory owners: inplace._view_chain)
+
+    @property
+    def _node(self) -> Node:
+        return self
 
     def __init__(self, fn: type, inputs: tuple, needs_input_grad: tuple) -> None:
         self.fn = fn
@@ -220,5 +230,6 @@ class Function:
                 t._node, t._idx, t.requires_grad = ctx, i, True
             wrapped.append(t)
         ctx.out_meta = [(t.shape, t.dtype) if isinstance(t, Tensor) else None for t in outs]
+        ctx.in_meta = [(a.shape, a.dtype) if isinstance(a, Tensor) else None for a in args]
         ctx.n_out = len(outs)
         return tuple(wrapped) if isinstance(result, tuple) else wrapped[0]

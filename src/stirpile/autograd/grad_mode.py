@@ -1,13 +1,17 @@
 """Turning the recording of the graph off and on: ``no_grad``, ``enable_grad``,
 ``set_grad_enabled``.
 
-Each is a context manager and a decorator, as in PyTorch. The flag is
-module-global (stirpile does not run autograd from several threads).
+Each is a context manager and a decorator, as in PyTorch; on a generator
+function the mode covers the generator's body each time it resumes (and the
+caller's mode is back between two ``next`` calls). The flag is module-global
+(stirpile does not run autograd from several threads).
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -43,6 +47,8 @@ class _Mode:
 
     def __call__(self, fn: F) -> F:
         value = self._value
+        if inspect.isgeneratorfunction(fn):
+            return _generator_wrapper(fn, value)  # type: ignore[return-value]
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -50,6 +56,36 @@ class _Mode:
                 return fn(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
+
+
+def _generator_wrapper(fn: Callable, value: bool) -> Callable:
+    """A generator function whose body runs with recording set to ``value`` each time it is
+    resumed, and the caller's mode between resumptions (PyTorch's
+    ``_DecoratorContextManager`` does the same)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        gen = fn(*args, **kwargs)
+        try:
+            with set_grad_enabled(value):
+                response = gen.send(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    with set_grad_enabled(value):
+                        gen.close()
+                    raise
+                except BaseException:
+                    with set_grad_enabled(value):
+                        response = gen.throw(*sys.exc_info()[1:2])
+                else:
+                    with set_grad_enabled(value):
+                        response = gen.send(request)
+        except StopIteration as e:
+            return e.value
+
+    return wrapper
 
 
 class no_grad(_Mode):

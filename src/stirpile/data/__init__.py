@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from . import datasets, transforms
 from .collate import default_collate, default_convert
-from .dataloader import DataLoader
+from .dataloader import DataLoader, require_batches
 from .dataset import (
     ChainDataset,
     ConcatDataset,
@@ -48,5 +48,6 @@ __all__ = [
     "default_convert",
     "get_worker_info",
     "random_split",
+    "require_batches",
     "transforms",
 ]

@@ -47,8 +47,12 @@ def _leaf(batch: Sequence) -> Any:
         return Tensor._make(np.asarray(batch))
     if isinstance(elem, float):
         return Tensor._make(np.asarray(batch, dtype=np.float64))
-    if isinstance(elem, int):  # bool too: a bool tensor
-        return Tensor._make(np.asarray(batch, dtype=bool if type(elem) is bool else np.int64))
+    if isinstance(elem, int):  # bool too
+        # PyTorch: ``torch.tensor(batch)``, which infers the dtype from every element: all
+        # bools → bool, ints (and bools) → int64, a float among them → the default dtype
+        from ..creation import tensor
+
+        return tensor(batch)
     if isinstance(elem, (str, bytes)):
         return batch
     return NotImplemented
@@ -75,11 +79,20 @@ def _rebuild(elem: Any, values: Callable[[Any], Any], keys: Iterable) -> Any:
         return filled
 
 
+def _check_equal_size(batch: Sequence) -> None:
+    """PyTorch's error (its exact message) for samples of different lengths."""
+    size = len(batch[0])
+    if any(len(e) != size for e in batch):
+        raise RuntimeError("each element in list of batch should be of equal size")
+
+
 def default_collate(batch: Sequence) -> Any:
     """Stack a list of samples into a batch with a new first dimension: tensors and NumPy
-    arrays → a tensor, Python floats → float64, ints → int64, bools → bool, NumPy scalars
-    keep their dtype, strings stay a list; dicts, named tuples and sequences are collated
-    field by field (a tuple becomes a list, as in PyTorch).
+    arrays → a tensor, Python floats → float64, Python ints and bools as ``tensor(batch)``
+    infers (all bools → bool, ints → int64, a float among ints → the default float dtype,
+    as PyTorch), NumPy scalars keep their dtype, strings stay a list; dicts, named tuples
+    and sequences are collated field by field (a tuple becomes a list, as in PyTorch);
+    samples of different lengths are an error (never truncated).
 
     >>> import stirpile
     >>> default_collate([(stirpile.zeros(2), 1), (stirpile.ones(2), 2)])
@@ -92,12 +105,10 @@ def default_collate(batch: Sequence) -> Any:
     elem = batch[0]
     if isinstance(elem, collections.abc.Mapping):
         return _rebuild(elem, lambda k: default_collate([d[k] for d in batch]), elem)
-    if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # a named tuple
-        return type(elem)(*(default_collate(s) for s in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
-        size = len(elem)
-        if any(len(e) != size for e in batch):
-            raise RuntimeError("each element in list of batch should be of equal size")
+        _check_equal_size(batch)  # zip would silently drop the fields of the longer samples
+        if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # a named tuple
+            return type(elem)(*(default_collate(s) for s in zip(*batch)))
         columns = list(zip(*batch))  # tuples: strings come back as tuples here, as in PyTorch
         if isinstance(elem, tuple):
             return [default_collate(c) for c in columns]

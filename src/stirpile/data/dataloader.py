@@ -282,6 +282,43 @@ class DataLoader(Generic[T_co]):
             )
 
 
+def require_batches(loader: Iterable, name: str = "loader") -> int | None:
+    """How many batches one pass over ``loader`` yields, or an error before any work when
+    that is none (a loop over an empty loader would report an epoch of ``loss 0.0``).
+
+    A PyTorch ``DataLoader`` of an empty dataset is legal and yields nothing; training
+    loops call this before their first epoch. ``None`` when the length cannot be known
+    ahead (an iterable dataset without ``__len__``, a generator): the loop must then
+    check that the epoch saw a batch.
+
+    >>> require_batches(DataLoader(list(range(5)), batch_size=2), "train_loader")
+    3
+    >>> require_batches(DataLoader([], batch_size=2), "train_loader")
+    Traceback (most recent call last):
+    ...
+    ValueError: train_loader yields no batches: its dataset is empty (0 samples)
+    """
+    try:
+        n = len(loader)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+    if n > 0:
+        return n
+    dataset = getattr(loader, "dataset", None)
+    try:
+        size = len(dataset) if dataset is not None else None
+    except TypeError:
+        size = None
+    if size == 0 or dataset is None:
+        why = "its dataset is empty (0 samples)" if dataset is not None else "it is empty"
+    elif getattr(loader, "drop_last", False):
+        why = (f"its {size} sample(s) are fewer than batch_size={loader.batch_size} "  # type: ignore[attr-defined]
+               "and drop_last=True")  # fmt: skip
+    else:
+        why = "its sampler yields no indices"
+    raise ValueError(f"{name} yields no batches: {why}")
+
+
 def _warn_pin_memory(loader: DataLoader) -> None:
     if loader.pin_memory and loader.pin_memory_device:
         warnings.warn(
@@ -332,4 +369,4 @@ class _SingleProcessIter:
         return data
 
 
-__all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info"]
+__all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info", "require_batches"]

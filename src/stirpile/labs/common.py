@@ -8,34 +8,32 @@ from typing import Any
 
 import numpy as np
 
-DEFAULT_MNIST = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "mnist"
-
 
 def mnist(data_dir: str | Path | None = None, n_train: int | None = None,
           n_test: int | None = None, seed: int = 0) -> dict[str, Any]:  # fmt: skip
     """MNIST arrays (flat float32 in [0, 1], int64 labels) for a lab.
 
-    Looks in ``data_dir``, then the cache (downloading if possible), then the
-    workplace's offline copy next to the repository; uses the full training set
-    when present, else the 5,000-image ``train5k`` subset. ``n_train``/``n_test``
+    Looks in ``data_dir`` (``--data-dir``) and the cache (``$STIRPILE_DATA`` or the
+    platform cache directory), and without ``data_dir`` downloads into the cache;
+    never anywhere else. Uses the full training set when present, else the
+    5,000-image ``train5k`` subset. ``n_train``/``n_test``
     take a seeded, class-balanced-in-expectation random subset (for quick runs).
     """
     from ..data.datasets import MNIST
 
-    roots: list[Any] = [data_dir] if data_dir is not None else [None, DEFAULT_MNIST]
-    last: Exception | None = None
-    for root in roots:
+    download = data_dir is None
+    try:
+        test = MNIST(root=data_dir, train=False, download=download)
         try:
-            test = MNIST(root=root, train=False, download=root is None)
-            try:
-                train = MNIST(root=root, split="train", download=root is None)
-            except FileNotFoundError:
-                train = MNIST(root=root, split="train5k")
-            break
-        except FileNotFoundError as e:
-            last = e
-    else:
-        raise FileNotFoundError(f"the labs need MNIST: {str(last).splitlines()[0]}")
+            train = MNIST(root=data_dir, split="train", download=download)
+        except FileNotFoundError:
+            train = MNIST(root=data_dir, split="train5k")
+    except FileNotFoundError as e:
+        where = f"--data-dir {data_dir}" if data_dir is not None else "the cache"
+        raise FileNotFoundError(
+            f"the labs need MNIST: {str(e).splitlines()[0]} (looked in {where}; give "
+            "--data-dir DIR or set $STIRPILE_DATA)"
+        ) from None
     xtr, ytr = train.arrays()
     xte, yte = test.arrays()
     rng = np.random.default_rng(seed)

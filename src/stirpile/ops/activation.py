@@ -9,6 +9,7 @@ no overflow.
 from __future__ import annotations
 
 from ..autograd.function import Op
+from ..autograd.quiet import quiet
 from ..backend import xp
 from .dual import exp
 
@@ -71,8 +72,9 @@ class Softmax(Op):
     def forward(ctx, a, axis=-1):
         # axis=None: a 0-d input (its softmax is 1); an empty input gives an empty output
         if a.size:
-            e = xp.exp(a - a.max(axis=axis, keepdims=True))
-            out = e / e.sum(axis=axis, keepdims=True)
+            with quiet:  # inf - inf = nan for a row with inf, quietly as in PyTorch
+                e = xp.exp(a - a.max(axis=axis, keepdims=True))
+                out = e / e.sum(axis=axis, keepdims=True)
         else:
             out = a.copy()
         ctx.axis = axis
@@ -95,8 +97,9 @@ class LogSoftmax(Op):
     @staticmethod
     def forward(ctx, a, axis=-1):
         if a.size:  # (axis=None and empty inputs: as in Softmax)
-            shifted = a - a.max(axis=axis, keepdims=True)
-            out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+            with quiet:  # inf - inf = nan for a row with inf, quietly as in PyTorch
+                shifted = a - a.max(axis=axis, keepdims=True)
+                out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
         else:
             out = a.copy()
         ctx.axis = axis

@@ -23,8 +23,11 @@ sigmoid     out (1 - out)
 from __future__ import annotations
 
 from ..autograd.function import Op
+from ..autograd.quiet import IGNORE, quiet, state
 from ..backend import ndarray, round_bfloat16, xp
 from .dual import _is_array, call, cast, cos, exp, log, raw, sign, sin, sum_to, where, zeros_like
+
+_INF = float("inf")
 
 
 def _shape(x):
@@ -81,14 +84,24 @@ class Div(Op):
         nb = ctx.needs_input_grad[1] if ctx.needs_input_grad else False
         ctx.save_for_backward(a if nb else None, b)  # a only for b's gradient
         ctx.shapes = (_shape(a), _shape(b))
-        return a / b
+        # x / n for a number 1 <= |n| < inf cannot warn (no 1/0, inf/inf or overflow): the
+        # common case pays nothing; anything else runs quietly, as PyTorch divides
+        if (type(b) is float or type(b) is int) and 1.0 <= abs(b) < _INF:
+            return a / b
+        token = state.set(IGNORE)
+        try:
+            return a / b
+        finally:
+            state.reset(token)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
         sa, sb = ctx.shapes
-        return (sum_to(g / b, sa) if na else None, sum_to(-g * a / (b * b), sb) if nb else None)
+        # -g (a / b) / b rather than -g a / b²: PyTorch's form, so a second derivative at
+        # b = 0 is ±inf as in PyTorch (through b² it would be 0 / 0 = nan)
+        return (sum_to(g / b, sa) if na else None, sum_to(-g * (a / b / b), sb) if nb else None)
 
 
 class Pow(Op):
@@ -96,8 +109,12 @@ class Pow(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        if isinstance(b, int) and b >= 0:  # no nan or inf from finite inputs: no errstate cost
-            out = a**b
+        if isinstance(b, int) and b >= 0:  # no nan from finite inputs, but overflow to inf
+            token = state.set(IGNORE)
+            try:
+                out = a**b
+            finally:
+                state.reset(token)
         elif isinstance(b, ndarray) and b.dtype.kind in "iu" and xp.result_type(a, b).kind in "iu":
             out = _int_pow(a, b)
         else:  # nan for a negative base, inf at 0 for b < 0: quietly, as in PyTorch
@@ -114,8 +131,12 @@ class Pow(Op):
         na, nb = ctx.needs_input_grad
         ga = gb = None
         with xp.errstate(divide="ignore", invalid="ignore"):  # nan/inf as in PyTorch
-            if na:
-                ga = sum_to(g * b * a ** (b - 1), _shape(a))
+            if na:  # 0 where b == 0 (x ** 0 is constant, also at x = 0), as in PyTorch
+                if isinstance(b, (int, float)):
+                    ga = zeros_like(g) if b == 0 else g * b * a ** (b - 1)
+                else:
+                    ga = where(raw(b) == 0, 0.0, g * b * a ** (b - 1))
+                ga = sum_to(ga, _shape(a))
             if nb:
                 # d/db a^b = a^b ln a; define it as 0 where a == 0 (as PyTorch does)
                 zero = raw(a) == 0
@@ -147,7 +168,11 @@ class Neg(Op):
 class Exp(Op):
     @staticmethod
     def forward(ctx, a):
-        out = xp.exp(a)
+        token = state.set(IGNORE)  # inf beyond the dtype's range, quietly as in PyTorch
+        try:
+            out = xp.exp(a)
+        finally:
+            state.reset(token)
         ctx.save_for_backward(out)
         return out
 
@@ -213,7 +238,8 @@ class Sin(Op):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        return xp.sin(a)
+        with quiet:  # nan at ±inf, quietly as in PyTorch
+            return xp.sin(a)
 
     @staticmethod
     def backward(ctx, g):
@@ -225,7 +251,8 @@ class Cos(Op):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        return xp.cos(a)
+        with quiet:  # nan at ±inf, quietly as in PyTorch
+            return xp.cos(a)
 
     @staticmethod
     def backward(ctx, g):
@@ -311,12 +338,20 @@ class Cast(Op):
     def forward(ctx, a, dtype):
         ctx.dtype = a.dtype
         ctx.differentiable = dtype.kind == "f"
-        with xp.errstate(over="ignore"):  # to a narrower float: ±inf beyond its range, quietly
-            return a.astype(dtype)
+        return astype(a, dtype)
 
     @staticmethod
     def backward(ctx, g):
         return cast(g, ctx.dtype) if ctx.differentiable else None
+
+
+def astype(a, dtype):
+    """``a.astype(dtype)``, quietly where NumPy would warn and PyTorch does not: a float to a
+    narrower float (±inf beyond its range) or to an integer (inf and nan: unspecified)."""
+    if a.dtype.kind == "f" and (dtype.kind in "iu" or dtype.itemsize < a.dtype.itemsize):
+        with quiet:
+            return a.astype(dtype)
+    return a.astype(dtype)
 
 
 class Clone(Op):
@@ -341,7 +376,8 @@ _LN2, _LN10 = 0.6931471805599453, 2.302585092994046
 class Tan(Op):
     @staticmethod
     def forward(ctx, a):
-        out = xp.asarray(xp.tan(a))  # (a 0-d result must be an array: it is saved)
+        with quiet:  # nan at ±inf, quietly as in PyTorch
+            out = xp.asarray(xp.tan(a))  # (a 0-d result must be an array: it is saved)
         ctx.save_for_backward(out)
         return out
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 
 from ..autograd.function import Op
+from ..autograd.quiet import IGNORE, quiet, state
 from ..backend import xp
 from .dual import _is_array, log, softmax
 
@@ -90,7 +91,8 @@ class CrossEntropy(Op):
         # log softmax(x)_c = s_c − lse with s = x − max x and lse = log Σ_c e^(s_c). The loss
         # only needs sums of s against the targets, taken before s is overwritten by e^s:
         # one N×C array in all (allocating fresh memory is what costs most here).
-        s = x - x.max(axis=axis, keepdims=True)
+        with quiet:  # logits with inf: inf - inf = nan, quietly as in PyTorch
+            s = x - x.max(axis=axis, keepdims=True)
         if probs:
             q = target * (1 - eps) + eps / n_classes if eps else target
             if wb is not None:
@@ -102,7 +104,8 @@ class CrossEntropy(Op):
                 w_s = (s if wb is None else s * wb).sum(axis=axis)
         e = xp.exp(s, out=s)
         total_e = e.sum(axis=axis, keepdims=True)
-        lse = xp.log(total_e).squeeze(axis)
+        with quiet:
+            lse = xp.log(total_e).squeeze(axis)
         if probs:
             elem = lse * q_sum - q_s
             denom = x.size / n_classes
@@ -208,12 +211,16 @@ def _forward_plain(ctx, x, target, reduction):
     # ufunc.reduce rather than .max()/.sum(): those go through a Python wrapper, which
     # shows at the batch sizes of a course's MLPs
     rows = xp.arange(len(target))
-    s = x - xp.maximum.reduce(x, axis=1, keepdims=True)
-    s_t = s[rows, target]
-    e = xp.exp(s, out=s)
-    total = xp.add.reduce(e, axis=1, keepdims=True)
-    elem = xp.log(total[:, 0]) - s_t
-    e /= total
+    token = state.set(IGNORE)  # logits with inf: inf - inf = nan, quietly as in PyTorch
+    try:
+        s = x - xp.maximum.reduce(x, axis=1, keepdims=True)
+        s_t = s[rows, target]
+        e = xp.exp(s, out=s)
+        total = xp.add.reduce(e, axis=1, keepdims=True)
+        elem = xp.log(total[:, 0]) - s_t
+        e /= total
+    finally:
+        state.reset(token)
     ctx.plain, ctx.rows, ctx.reduction = True, rows, reduction
     ctx.axis, ctx.eps, ctx.wb = 1, 0.0, None
     ctx.scale = scale = 1.0 / len(target) if reduction == "mean" else 1.0
@@ -261,9 +268,14 @@ class BinaryCrossEntropy(Op):
 
     @staticmethod
     def forward(ctx, x, y):
-        if x.size and (x.min() < 0 or x.max() > 1):
+        # (written so that a NaN fails the test too, as in PyTorch)
+        if x.size and not (x.min() >= 0 and x.max() <= 1):
             raise RuntimeError(
                 "binary_cross_entropy: all elements of input should be between 0 and 1"
+            )
+        if getattr(y, "size", 1) and not (xp.min(y) >= 0 and xp.max(y) <= 1):
+            raise RuntimeError(
+                "binary_cross_entropy: all elements of target should be between 0 and 1"
             )
         with xp.errstate(divide="ignore"):
             log_x = xp.maximum(xp.log(x), -100)

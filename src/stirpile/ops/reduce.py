@@ -9,6 +9,7 @@ it to the elements that attain the extreme (split evenly on ties),
 from __future__ import annotations
 
 from ..autograd.function import Op
+from ..autograd.quiet import quiet
 from ..backend import xp
 from .dual import _is_array, exp, expand_to
 
@@ -88,7 +89,15 @@ class Max(Op):
                     )
         kept = _fn(a, axis=axes, keepdims=True)
         hit = a == kept
-        ctx.save_for_backward((hit / hit.sum(axis=axes, keepdims=True)).astype(a.dtype))
+        count = hit.sum(axis=axes, keepdims=True)
+        if not count.all():  # a NaN extreme: no element equals it
+            if axis is None:  # max(): PyTorch shares the gradient among the NaNs
+                hit |= xp.isnan(a) & xp.isnan(kept)
+                count = hit.sum(axis=axes, keepdims=True)
+            with quiet:  # amax(): 0 / 0, a NaN gradient there, quietly as in PyTorch
+                ctx.save_for_backward((hit / count).astype(a.dtype))
+        else:
+            ctx.save_for_backward((hit / count).astype(a.dtype))
         ctx.kept = kept.shape
         return (
             kept if keepdims else kept.reshape([n for i, n in enumerate(a.shape) if i not in axes])
@@ -143,7 +152,8 @@ class Prod(Op):
 
     @staticmethod
     def forward(ctx, a, axis, keepdims=False):
-        out = xp.prod(a, axis=axis, keepdims=True)
+        with quiet:  # overflow to inf, quietly as in PyTorch
+            out = xp.prod(a, axis=axis, keepdims=True)
         ctx.axis, ctx.kept = axis, out  # out with the axis kept: for the plain backward only
         ctx.save_for_backward(a)
         return out if keepdims else out.squeeze(axis)

@@ -9,6 +9,7 @@ when no ``a_j`` is zero; with zeros, torch's rule (below) avoids the division.
 from __future__ import annotations
 
 from ..autograd.function import Op
+from ..autograd.quiet import quiet
 from ..backend import xp
 from .dual import _is_array, raw, where
 
@@ -37,7 +38,8 @@ class Cumsum(Op):
     @staticmethod
     def forward(ctx, a, axis):
         ctx.axis = axis
-        return xp.cumsum(a, axis)
+        with quiet:  # overflow to inf, quietly as in PyTorch
+            return xp.cumsum(a, axis)
 
     @staticmethod
     def backward(ctx, g):

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 
 class Callback:
     def on_train_begin(self, trainer: Any) -> None: ...
@@ -46,8 +48,10 @@ class ProgressBar(Callback):
     def on_batch_end(self, trainer: Any, loss: float, n: int) -> None:
         if self.bar is not None:
             self.bar.update(n)
-            self.bar.set_postfix(loss=f"{trainer.running_loss:.4f}",
-                                 acc=f"{trainer.running_acc:.3f}", refresh=False)  # fmt: skip
+            post = {"loss": f"{trainer.running_loss:.4f}"}
+            if trainer.running_acc is not None:
+                post["acc"] = f"{trainer.running_acc:.3f}"
+            self.bar.set_postfix(post, refresh=False)
 
     def on_epoch_end(self, trainer: Any, row: dict) -> None:
         if self.bar is not None:
@@ -107,26 +111,68 @@ class EarlyStopping(Callback):
             trainer.log(f"restored the weights of epoch {self.best_epoch}")
 
     def state_dict(self) -> dict:
-        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
+        """Everything a resumed run needs, the best weights included."""
+        return {"monitor": self.monitor, "mode": self.mode, "best": self.best,
+                "best_epoch": self.best_epoch, "wait": self.wait,
+                "best_state": self.best_state}  # fmt: skip
 
     def load_state_dict(self, state: dict) -> None:
         self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
+        if self.restore and state.get("best_state") is not None:
+            self.best_state = {k: np.array(v) for k, v in state["best_state"].items()}
+
+
+# what "best" means when no monitor is given: the first of these that is logged
+_AUTO_MONITORS = ("val_acc", "val_loss", "train_acc", "train_loss")
 
 
 class Checkpoint(Callback):
     """Save a resumable checkpoint every epoch (``last.ckpt``) and the best one
-    (``best.ckpt``, by ``monitor``) into ``directory``; every write is atomic."""
+    (``best.ckpt``, by ``monitor``) into ``directory``; every write is atomic.
 
-    def __init__(self, directory: str | Path, monitor: str = "val_acc", mode: str = "auto"):
+    ``monitor=None`` picks a meaningful one from the first epoch's row: the validation
+    accuracy of a classifier, else the validation loss (the training metrics when
+    there is no validation set). The best score is part of the saved state, so a
+    resumed run never replaces ``best.ckpt`` with a worse epoch. ``fit`` runs this
+    callback after the others, so ``last.ckpt`` holds their state for the same epoch.
+    """
+
+    saves_run = True
+
+    def __init__(self, directory: str | Path, monitor: str | None = None, mode: str = "auto"):
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"Checkpoint: mode must be 'min', 'max' or 'auto', got {mode!r}")
         self.dir = Path(directory)
-        self.monitor = monitor
-        self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
-        self.best = -math.inf if self.mode == "max" else math.inf
+        self.monitor, self._mode = monitor, mode
+        self.best: float | None = None
+
+    @property
+    def mode(self) -> str | None:
+        if self._mode != "auto":
+            return self._mode
+        return None if self.monitor is None else ("max" if "acc" in self.monitor else "min")
 
     def on_epoch_end(self, trainer: Any, row: dict) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        trainer.save_checkpoint(self.dir / "last.ckpt")
-        value = row.get(self.monitor)
-        if value is not None and (value > self.best if self.mode == "max" else value < self.best):
+        if self.monitor is None:
+            self.monitor = next((m for m in _AUTO_MONITORS if m in row), None)
+        if self.monitor is not None and self.monitor not in row:
+            raise KeyError(f"Checkpoint: '{self.monitor}' is not logged; have {sorted(row)}")
+        value = row.get(self.monitor) if self.monitor is not None else None
+        improved = value is not None and not math.isnan(value) and (
+            self.best is None or (value > self.best if self.mode == "max" else value < self.best)
+        )  # fmt: skip
+        if improved:
             self.best = value
+        self.dir.mkdir(parents=True, exist_ok=True)
+        trainer.save_checkpoint(self.dir / "last.ckpt")  # (with the updated best score)
+        if improved:
             trainer.save_checkpoint(self.dir / "best.ckpt")
+
+    def state_dict(self) -> dict:
+        return {"monitor": self.monitor, "best": self.best}
+
+    def load_state_dict(self, state: dict) -> None:
+        if self.monitor is None:
+            self.monitor = state.get("monitor")
+        if state.get("monitor") == self.monitor:
+            self.best = state.get("best")

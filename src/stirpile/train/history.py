@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from pathlib import Path
@@ -41,15 +42,15 @@ class History:
         return cols
 
     def save(self, out_dir: str | os.PathLike) -> None:
-        """Write ``history.csv`` and ``history.json`` into ``out_dir`` (atomically)."""
+        """Write ``history.csv`` and ``history.json`` into ``out_dir`` (atomically: an
+        interrupt leaves the old files and no temporary ones)."""
+        from ..io import atomic_write
+
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        tmp = out / "history.csv.tmp"
-        with open(tmp, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=self.columns())
-            w.writeheader()
-            w.writerows(self.rows)
-        os.replace(tmp, out / "history.csv")
-        tmp = out / "history.json.tmp"
-        tmp.write_text(json.dumps(self.rows, indent=1))
-        os.replace(tmp, out / "history.json")
+        f = io.StringIO(newline="")
+        w = csv.DictWriter(f, fieldnames=self.columns())
+        w.writeheader()
+        w.writerows(self.rows)
+        atomic_write(out / "history.csv", f.getvalue())
+        atomic_write(out / "history.json", json.dumps(self.rows, indent=1))

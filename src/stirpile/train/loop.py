@@ -15,6 +15,7 @@ ends bit-identical to one that was never interrupted.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -24,6 +25,7 @@ import numpy as np
 
 from .. import backend as B
 from ..autograd.grad_mode import no_grad
+from ..data import require_batches
 from .callbacks import Callback
 from .history import History
 
@@ -45,9 +47,45 @@ def _generators(loader: Any, augment: Any) -> dict[str, np.random.Generator]:
     return gens
 
 
-def _n_correct(output: Any, target: Any) -> int:
-    """How many rows of ``output`` have their largest score at the target class."""
-    return int((output._data.argmax(-1) == target._data).sum())
+# Which accuracy a loss implies: the class with the largest score (cross-entropy), one
+# score thresholded at 0 (a logit) or 0.5 (a probability), or none (regression).
+_ARGMAX = {"CrossEntropyLoss", "NLLLoss", "cross_entropy", "nll_loss", "_default_loss"}
+_THRESHOLDS = {"BCEWithLogitsLoss": 0.0, "binary_cross_entropy_with_logits": 0.0,
+               "BCELoss": 0.5, "binary_cross_entropy": 0.5}  # fmt: skip
+
+
+def _accuracy_rule(loss_fn: Any) -> str | float | None:
+    """``"argmax"``, a threshold, ``None`` (no accuracy: a regression loss), or
+    ``"infer"`` (a loss we don't know: argmax when the batch looks like classes)."""
+    fn = loss_fn.func if isinstance(loss_fn, functools.partial) else loss_fn
+    name = getattr(fn, "__name__", None) or type(fn).__name__
+    if name in _ARGMAX or type(fn).__name__ in _ARGMAX:
+        return "argmax"
+    for key in (name, type(fn).__name__):
+        if key in _THRESHOLDS:
+            return _THRESHOLDS[key]
+    return "infer"
+
+
+def _n_correct(output: Any, target: Any, rule: str | float | None) -> int | None:
+    """How many predictions in the batch are right under ``rule``; None where accuracy
+    means nothing (a regression, or scores that don't match the targets' shape)."""
+    from .metrics import n_correct
+
+    out = getattr(output, "_data", output)
+    tgt = np.asarray(getattr(target, "_data", target))
+    if rule is None:
+        return None
+    if isinstance(rule, float):
+        return n_correct(out, tgt, rule)[0] if out.size == tgt.size else None
+    # class scores: (N, C) for targets (N,), or (N, C, d1, ...) for (N, d1, ...) as in
+    # cross_entropy; the targets are class indices
+    axis = 1 if out.ndim > 2 else -1
+    is_classes = np.issubdtype(tgt.dtype, np.integer) and out.ndim == tgt.ndim + 1
+    is_classes = is_classes and np.delete(out.shape, axis).tolist() == list(tgt.shape)
+    if not is_classes or (rule == "infer" and out.shape[axis] < 2):
+        return None
+    return int((out.argmax(axis) == tgt).sum())
 
 
 class Trainer:
@@ -79,7 +117,8 @@ class Trainer:
         self.meta: dict[str, Any] = {}  # saved with checkpoints (e.g. the model's config)
         self.epoch, self.epochs, self.stop = 0, 0, False
         self.samples_per_epoch = 0
-        self.running_loss = self.running_acc = 0.0
+        self.running_loss = 0.0
+        self.running_acc: float | None = 0.0  # None where accuracy means nothing
         self._train_loader: Any = None
 
     def log(self, msg: str) -> None:
@@ -90,7 +129,8 @@ class Trainer:
     def train_epoch(self, loader: Iterable) -> dict[str, float]:
         self.model.train()
         total_loss, correct, seen = 0.0, 0, 0
-        for x, y in loader:
+        rule = _accuracy_rule(self.loss_fn)
+        for x, y in loader:  # (correct becomes None once a batch has no accuracy)
             if self.augment is not None:
                 x = self.augment(x)
             output = self.model(x)
@@ -102,31 +142,36 @@ class Trainer:
                 self.scheduler.step()
             n = len(y)
             total_loss += loss.item() * n
-            correct += _n_correct(output, y)
+            correct = _add(correct, _n_correct(output, y, rule))
             seen += n
-            self.running_loss, self.running_acc = total_loss / seen, correct / seen
+            self.running_loss = total_loss / seen
+            self.running_acc = None if correct is None else correct / seen
             for cb in self.callbacks:
                 cb.on_batch_end(self, self.running_loss, n)
-        return {"train_loss": total_loss / max(seen, 1), "train_acc": correct / max(seen, 1)}
+        return _metrics("train_", total_loss, correct, seen)
 
     def evaluate(self, loader: Iterable) -> dict[str, float]:
         """Mean loss and accuracy over ``loader``, in eval mode, recording nothing."""
         was_training = self.model.training
         self.model.eval()
         total_loss, correct, seen = 0.0, 0, 0
+        rule = _accuracy_rule(self.loss_fn)
         with no_grad():
             for x, y in loader:
                 output = self.model(x)
                 total_loss += self.loss_fn(output, y).item() * len(y)
-                correct += _n_correct(output, y)
+                correct = _add(correct, _n_correct(output, y, rule))
                 seen += len(y)
         self.model.train(was_training)
-        return {"loss": total_loss / max(seen, 1), "acc": correct / max(seen, 1)}
+        return _metrics("", total_loss, correct, seen)
 
     # -- the run -------------------------------------------------------------------------
     def fit(self, train_loader: Any, epochs: int, val_loader: Any = None,
             resume: str | Path | None = None) -> History:  # fmt: skip
         self.epochs, self.stop = epochs, False
+        require_batches(train_loader, "train_loader")  # an empty loader is an error, not
+        if val_loader is not None:  # an epoch of "train_loss 0.0"
+            require_batches(val_loader, "val_loader")
         self._train_loader = train_loader
         self.samples_per_epoch = len(getattr(train_loader, "dataset", ()))
         if resume is not None:
@@ -152,7 +197,8 @@ class Trainer:
                 else:
                     self.scheduler.step()
             self.history.append(row)
-            for cb in self.callbacks:
+            # callbacks that save the run go last, so they save every other one's state
+            for cb in sorted(self.callbacks, key=lambda c: getattr(c, "saves_run", False)):
                 cb.on_epoch_end(self, row)
             if self.out_dir is not None:
                 self.history.save(self.out_dir)
@@ -174,8 +220,10 @@ class Trainer:
                 "global": B.get_rng_state(),
                 **{k: g.bit_generator.state for k, g in gens.items()},
             },
+            "stopped": bool(self.stop),
             "callbacks": [
-                cb.state_dict() if hasattr(cb, "state_dict") else None for cb in self.callbacks
+                {"type": type(cb).__name__, "state": getattr(cb, "state_dict", _none)()}
+                for cb in self.callbacks
             ],
         }
 
@@ -186,12 +234,16 @@ class Trainer:
 
     def load_checkpoint(self, path: str | Path) -> None:
         """Restore a run saved by :meth:`save_checkpoint` (validated before anything changes)."""
-        from ..io import load
+        from ..io import CheckpointError, load
 
         state = load(path)
-        missing = {"model", "optimizer", "epoch", "rng"} - set(state)
+        have = set(state) if isinstance(state, dict) else set()
+        missing = {"model", "optimizer", "epoch", "rng"} - have
         if missing:
-            raise ValueError(f"{path}: not a training checkpoint (missing {sorted(missing)})")
+            raise CheckpointError(
+                f"{path}: not a training checkpoint (missing {sorted(missing)}); resume from "
+                "the last.ckpt that the Checkpoint callback writes"
+            )
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state.get("scheduler") is not None:
@@ -202,9 +254,40 @@ class Trainer:
         for name, gen in _generators(self._train_loader, self.augment).items():
             if name in state["rng"]:
                 gen.bit_generator.state = state["rng"][name]
-        for cb, cb_state in zip(self.callbacks, state.get("callbacks") or []):
+        self.stop = bool(state.get("stopped", False))
+        self._load_callbacks(state.get("callbacks") or [])
+
+    def _load_callbacks(self, saved: list) -> None:
+        """Give each callback the state of the saved callback of its type (the first
+        EarlyStopping gets the first saved EarlyStopping's state, and so on)."""
+        by_type: dict[str, list] = {}
+        for i, entry in enumerate(saved):
+            if isinstance(entry, dict) and "type" in entry:
+                by_type.setdefault(entry["type"], []).append(entry.get("state"))
+            elif i < len(self.callbacks):  # files written before types were stored
+                by_type.setdefault(type(self.callbacks[i]).__name__, []).append(entry)
+        for cb in self.callbacks:
+            states = by_type.get(type(cb).__name__)
+            cb_state = states.pop(0) if states else None
             if cb_state is not None and hasattr(cb, "load_state_dict"):
                 cb.load_state_dict(cb_state)
+
+
+def _none() -> None:
+    return None
+
+
+def _add(total: int | None, n: int | None) -> int | None:
+    return None if total is None or n is None else total + n
+
+
+def _metrics(prefix: str, total_loss: float, correct: int | None, seen: int) -> dict:
+    if not seen:  # a loader without a length that turned out empty
+        raise ValueError(f"the {prefix.rstrip('_') or 'validation'} loader yielded no batches")
+    row = {f"{prefix}loss": total_loss / max(seen, 1)}
+    if correct is not None:
+        row[f"{prefix}acc"] = correct / max(seen, 1)
+    return row
 
 
 def fit(
@@ -224,7 +307,11 @@ def fit(
 ) -> History:
     """Train ``model`` for ``epochs`` epochs and return the :class:`History`.
 
-    ``loss_fn`` defaults to cross-entropy on logits; ``augment`` is applied to
+    ``loss_fn`` defaults to cross-entropy on logits. Accuracy (``train_acc``,
+    ``val_acc``) is logged only where the loss gives it a meaning: the largest
+    score for cross-entropy and NLL, one score thresholded at 0 for
+    ``BCEWithLogitsLoss`` and at 0.5 for ``BCELoss``, none for a regression loss
+    (or an unknown loss on outputs that are not class scores). ``augment`` is applied to
     each input batch; ``scheduler`` steps per epoch (per batch for
     ``OneCycleLR``); ``resume`` continues from a checkpoint written by the
     :class:`~stirpile.train.callbacks.Checkpoint` callback.

@@ -20,10 +20,19 @@ def _plt() -> Any:
 
 
 def _save(fig: Any, path: str | Path) -> Path:
+    """Write the figure as PNG, atomically (an interrupt leaves the old file or none)."""
+    import io
+
+    from ..io import atomic_write
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    _plt().close(fig)
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    finally:
+        _plt().close(fig)
+    atomic_write(path, buf.getvalue())
     return path
 
 

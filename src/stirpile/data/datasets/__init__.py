@@ -13,13 +13,14 @@ Nothing here depends on stirpile tensors: everything returns NumPy arrays.
 from __future__ import annotations
 
 from .digits import Digits
-from .download import DownloadError, cache_dir, download, sha256sum
+from .download import ChecksumError, DownloadError, cache_dir, download, sha256sum
 from .idx import IDXError, read_idx, write_idx
 from .mnist import MNIST, FashionMNIST
 from .synthetic import Teacher, blobs, linear_teacher, linearly_separable, moons, spirals, xor
 
 __all__ = [
     "MNIST",
+    "ChecksumError",
     "Digits",
     "DownloadError",
     "FashionMNIST",

@@ -18,13 +18,18 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-__all__ = ["DownloadError", "cache_dir", "download", "sha256sum"]
+__all__ = ["ChecksumError", "DownloadError", "cache_dir", "download", "sha256sum"]
 
 CHUNK = 1 << 16
 
 
 class DownloadError(RuntimeError):
     """A download failed; the message names the URL and the reason."""
+
+
+class ChecksumError(ValueError):
+    """A local dataset file is not the published one: the message names the file, the
+    expected and actual sha256, and how to accept it anyway."""
 
 
 def cache_dir() -> Path:

@@ -6,7 +6,12 @@ Files are looked for, in order, in ``root`` (and ``root/<name>``,
 each either gzipped (``.gz``) or raw. With ``download=True`` missing files are
 fetched from :attr:`MNIST.mirrors` (overridable with ``$STIRPILE_MNIST_MIRROR``,
 a comma- or space-separated list of base URLs) into the cache directory and
-checked against :attr:`MNIST.sha256`.
+checked against :attr:`MNIST.sha256`. Files found locally (``root`` or the cache)
+are checked against the same sums before they are read, so a folder of another
+data set's files (MNIST's where Fashion-MNIST's belong: the file names are the
+same) is an error, not a silently wrong data set; ``verify=False`` accepts files
+of one's own. A cache directory that cannot be written is treated like a missing
+network: the files count as missing (``FileNotFoundError``).
 
 Splits: ``'train'`` (60,000 images), ``'test'`` (10,000) and ``'train5k'``
 (a 5,000-image subset of the training set, 500 per class, for offline use).
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -34,7 +40,7 @@ from urllib.error import HTTPError
 import numpy as np
 
 from ._images import _ImageDataset
-from .download import DownloadError, cache_dir, download
+from .download import ChecksumError, DownloadError, cache_dir, download, sha256sum
 from .idx import read_idx
 
 __all__ = ["MNIST", "FashionMNIST"]
@@ -57,6 +63,8 @@ class MNIST(_ImageDataset):
         transform: applied to each image returned by ``__getitem__``.
         target_transform: applied to each label returned by ``__getitem__``.
         split: ``'train'``, ``'test'`` or ``'train5k'``.
+        verify: check local files against :attr:`sha256` (the published sums of
+            the ``.gz`` files); ``False`` reads whatever files are there.
 
     Attributes:
         data: uint8 array ``(N, 28, 28)``, pixel values 0..255.
@@ -73,6 +81,9 @@ class MNIST(_ImageDataset):
         FileNotFoundError: files missing (and not downloadable); the message
             lists the missing files and the directories searched.
         ValueError: the files are malformed or images and labels disagree.
+        ChecksumError: (a ``ValueError``) a local file is not the published one,
+            or is uncompressed (only the ``.gz`` files have published sums), and
+            ``verify`` is true.
     """
 
     name: ClassVar[str] = "MNIST"  # subdirectory of the cache dir
@@ -110,6 +121,7 @@ class MNIST(_ImageDataset):
         transform: Callable[[np.ndarray], Any] | None = None,
         target_transform: Callable[[int], Any] | None = None,
         split: str | None = None,
+        verify: bool = True,
     ) -> None:
         if split is None:
             split = "train" if train else "test"
@@ -120,6 +132,7 @@ class MNIST(_ImageDataset):
             )
         self.root = Path(root).expanduser() if root is not None else None
         super().__init__(split, transform, target_transform)
+        self.verify = verify
 
         images_path, labels_path = self._find_or_download(download)
         self.data, self.targets = self._load(images_path, labels_path)
@@ -148,10 +161,14 @@ class MNIST(_ImageDataset):
     def _find_or_download(self, allow_download: bool) -> tuple[Path, Path]:
         stems = self.files[self.split]
         found = {s: self._locate(s) for s in stems}
+        local = [p for p in found.values() if p is not None]  # verified once none is missing
         missing = [s for s, p in found.items() if p is None]
         errors: list[str] = []
+        target_dir = cache_dir() / self.name
+        tried = allow_download
+        if missing and allow_download and not _writable(target_dir, errors):
+            allow_download = False  # an unusable cache: like no network, the files are missing
         if missing and allow_download:
-            target_dir = cache_dir() / self.name
             dead: set[str] = set()  # unreachable mirrors: don't wait on them twice
             for stem in missing:
                 fname = stem + ".gz"
@@ -168,8 +185,33 @@ class MNIST(_ImageDataset):
                             dead.add(base)
             missing = [s for s, p in found.items() if p is None]
         if missing:
-            raise FileNotFoundError(self._missing_message(missing, allow_download, errors))
+            raise FileNotFoundError(self._missing_message(missing, tried, errors))
+        if self.verify:
+            for path in local:
+                self._verify(path)
         return found[stems[0]], found[stems[1]]
+
+    def _verify(self, path: Path) -> None:
+        """Raise :class:`ChecksumError` unless ``path`` is the published file of its name."""
+        cls = type(self).__name__
+        expected = self.sha256.get(path.name)
+        if expected is None:
+            raise ChecksumError(
+                f"{path}: cannot verify an uncompressed {cls} file (the published sha256 "
+                f"sums are of the .gz files): put {path.name}.gz there, or pass "
+                "verify=False (--no-verify on the command line) to read it unchecked"
+            )
+        actual = sha256sum(path)
+        if actual == expected:
+            return
+        other = _KNOWN_SUMS.get(actual)
+        hint = f" (these are {other[0]}'s {other[1]}: wrong folder?)" if other else ""
+        cached = path.parent == cache_dir() / self.name
+        raise ChecksumError(
+            f"{path}: not the published {cls} {path.name}{hint}: sha256 expected "
+            f"{expected}, got {actual}; {'delete it to download it again, or ' if cached else ''}"
+            "pass verify=False (--no-verify on the command line) to use these files anyway"
+        )
 
     def _missing_message(self, missing: list[str], tried: bool, errors: list[str]) -> str:
         cls = type(self).__name__
@@ -263,3 +305,27 @@ class FashionMNIST(MNIST):
         "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
     ]  # fmt: skip
+
+
+def _writable(directory: Path, errors: list[str]) -> bool:
+    """Whether files can be created in ``directory`` (made if missing); if not, say why
+    in ``errors``."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as e:
+        errors.append(
+            f"the cache directory {directory} is not usable ({e.strerror or e}); "
+            "set $STIRPILE_DATA to a writable directory"
+        )
+        return False
+    return True
+
+
+# every published sum -> (data set, file name): names what a wrong file actually is
+_KNOWN_SUMS: dict[str, tuple[str, str]] = {
+    digest: (cls.__name__, fname)
+    for cls in (MNIST, FashionMNIST)
+    for fname, digest in cls.sha256.items()
+}
