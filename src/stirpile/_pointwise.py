@@ -21,23 +21,13 @@ from __future__ import annotations
 from typing import Any
 
 from . import backend as B
-from . import inplace as _I
 from . import tensor as _T  # (being imported when this module is: used at call time only)
+from .backend import torch_name
 from .ops import elementwise as ew
 from .ops import nn as _nn
 
 Tensor = Any  # for the annotations; the class is _T.Tensor
 Number = int | float | bool
-
-# PyTorch's names of dtypes in its error messages
-_TORCH_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-                "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-                "bool": "Bool"}  # fmt: skip
-
-
-def torch_name(dtype: Any) -> str:
-    """``Float``, ``Long``, …: how torch names a dtype in its messages."""
-    return _TORCH_NAMES.get(B.xp.dtype(dtype).name, str(dtype))
 
 
 def _floating(x: Tensor) -> Tensor:
@@ -384,21 +374,11 @@ def logical_xor(input: Tensor, other: Tensor) -> Tensor:
 
 def inplace_of(fn: Any) -> Any:
     """The in-place method ``fn_``: ``fn`` computed out of place, then written into the
-    tensor. While recording (the tensor or a tensor argument requires grad) the write is
-    recorded like ``fn`` itself (Tensor's in-place machinery); otherwise the new values
-    are written by ``Tensor._inplace``, which checks that the write is allowed."""
+    tensor by Tensor's in-place machinery (``Tensor._apply_``), recorded like ``fn`` itself
+    while recording."""
 
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        name = fn.__name__ + "_"
-        if self._records(*args, *kwargs.values()):
-            return _I._inplace_recorded(self, name, lambda old: fn(old, *args, **kwargs))
-        new = fn(self.detach(), *args, **kwargs)._data
-        if not B.xp.can_cast(new.dtype, self.dtype, "same_kind"):  # no float into an int
-            raise RuntimeError(
-                f"result type {torch_name(new.dtype)} can't be cast to the desired output type "
-                f"{torch_name(self.dtype)}"
-            )
-        return self._inplace(name, new)
+        return self._apply_(fn.__name__ + "_", fn, *args, **kwargs)
 
     method.__name__ = method.__qualname__ = fn.__name__ + "_"
     method.__doc__ = f"In-place :func:`{fn.__name__}`."

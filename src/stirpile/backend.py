@@ -39,6 +39,18 @@ _NAMES = {
 _default_float = float32
 
 
+# PyTorch's names of dtypes in its messages and legacy types ("Float", "FloatTensor")
+_TORCH_NAMES = {float32: "Float", float64: "Double", float16: "Half", int64: "Long",
+                int32: "Int", np.dtype(np.int16): "Short", int8: "Char", uint8: "Byte",
+                bool_: "Bool"}  # fmt: skip
+
+
+def torch_name(dtype) -> str:
+    """``Float``, ``Long``, …: how PyTorch names a dtype in its error messages."""
+    dtype = np.dtype(dtype)
+    return _TORCH_NAMES.get(dtype, dtype.name)
+
+
 def dtype_name(dtype: np.dtype) -> str:
     """PyTorch's spelling of a dtype: ``stirpile.float32``."""
     return "stirpile." + _NAMES.get(np.dtype(dtype), str(dtype))

@@ -74,12 +74,9 @@ class InPlaceMethods:
             )
         self._check_inplace(name)
         value = _t._raw(value)
-        kind = getattr(value, "dtype", None)
-        if kind is not None and not B.xp.can_cast(kind, self.dtype, "same_kind"):
-            raise RuntimeError(  # (a Python number is truncated, as in PyTorch's fill_)
-                f"{name}: result type {B.dtype_name(kind)} can't be cast to the desired output "
-                f"type {B.dtype_name(self.dtype)}"
-            )
+        kind = getattr(value, "dtype", None)  # (a Python number is truncated, as in fill_)
+        if kind is not None:
+            _check_cast(name, kind, self.dtype)
         self._data[...] = value
         self._bump()
         return self
@@ -99,13 +96,22 @@ class InPlaceMethods:
         self._bump()
         return self
 
-    def _unary_(self, name: str, method: str, *args: Any, **kwargs: Any) -> Tensor:
-        """``self = self.method(*args)`` in place (computed out of place, then written)."""
+    def _apply_(self, name: str, fn: Callable | str, *args: Any, _clone: bool = False,
+                **kwargs: Any) -> Tensor:  # fmt: skip
+        """``self = fn(self, *args, **kwargs)`` in place: computed out of place, then written
+        (``fn`` a function of a tensor, or the name of a Tensor method). While recording, it
+        is recorded like ``fn``; ``_clone`` computes it from a clone of ``self``, for an ``fn``
+        made of several ops, any of which may save ``self``'s array that the write overwrites
+        (the last op's saved values are taken care of by ``_inplace_recorded``)."""
+        if isinstance(fn, str):
+            fn = getattr(type(self), fn)
         if self._records(*args, *kwargs.values()):
-            return _inplace_recorded(self, name, lambda old: getattr(old, method)(*args, **kwargs))
+            if _clone:
+                return _inplace_recorded(self, name, lambda old: fn(old.clone(), *args, **kwargs))
+            return _inplace_recorded(self, name, lambda old: fn(old, *args, **kwargs))
         self._check_inplace(name)
         with _gm.no_grad():
-            result = getattr(self, method)(*args, **kwargs)
+            result = fn(self, *args, **kwargs)
         return self._inplace(name, result)
 
     def add_(self, other: Any, alpha: Scalar = 1) -> Tensor:
@@ -123,7 +129,7 @@ class InPlaceMethods:
 
     def div_(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
         if rounding_mode is not None:
-            return self._unary_("div_", "div", other, rounding_mode=rounding_mode)
+            return self._apply_("div_", "div", other, rounding_mode=rounding_mode)
         return self._ufunc_("div_", B.xp.divide, other, "div")
 
     def pow_(self, exponent: Any) -> Tensor:
@@ -141,7 +147,7 @@ class InPlaceMethods:
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         if self._records(min, max) or isinstance(min, _t.Tensor) or isinstance(max, _t.Tensor):
-            return self._unary_("clamp_", "clamp", min, max)
+            return self._apply_("clamp_", "clamp", min, max)
         self._check_inplace("clamp_")
         B.xp.clip(self._data, min, max, out=self._data)
         self._bump()
@@ -150,28 +156,28 @@ class InPlaceMethods:
     clip_ = clamp_
 
     def neg_(self) -> Tensor:
-        return self._unary_("neg_", "neg")
+        return self._apply_("neg_", "neg")
 
     def abs_(self) -> Tensor:
-        return self._unary_("abs_", "abs")
+        return self._apply_("abs_", "abs")
 
     def exp_(self) -> Tensor:
-        return self._unary_("exp_", "exp")
+        return self._apply_("exp_", "exp")
 
     def log_(self) -> Tensor:
-        return self._unary_("log_", "log")
+        return self._apply_("log_", "log")
 
     def sqrt_(self) -> Tensor:
-        return self._unary_("sqrt_", "sqrt")
+        return self._apply_("sqrt_", "sqrt")
 
     def relu_(self) -> Tensor:
-        return self._unary_("relu_", "relu")
+        return self._apply_("relu_", "relu")
 
     def sigmoid_(self) -> Tensor:
-        return self._unary_("sigmoid_", "sigmoid")
+        return self._apply_("sigmoid_", "sigmoid")
 
     def tanh_(self) -> Tensor:
-        return self._unary_("tanh_", "tanh")
+        return self._apply_("tanh_", "tanh")
 
     def zero_(self) -> Tensor:
         return self._inplace("zero_", 0)
@@ -296,6 +302,16 @@ def _stand_in(t: Tensor) -> Tensor:
     return old
 
 
+def _check_cast(name: str, src: Any, dst: Any) -> None:
+    """PyTorch's error for an in-place result that cannot be written into ``dst`` (no float
+    into an int tensor, no int into a bool one)."""
+    if not B.xp.can_cast(src, dst, "same_kind"):
+        raise RuntimeError(
+            f"{name}: result type {B.torch_name(src)} can't be cast to the desired output type "
+            f"{B.torch_name(dst)}"
+        )
+
+
 def _inplace_recorded(self: Tensor, name: str, compute: Callable[[Tensor], Tensor]) -> Tensor:
     """An in-place op, recorded: ``compute(old)`` gives the new values out of place (as
     recorded ops), they are written into ``self``'s memory, and ``self`` takes the new node as
@@ -327,11 +343,7 @@ def _inplace_recorded(self: Tensor, name: str, compute: Callable[[Tensor], Tenso
             f"{list(result.shape)}"
         )
     if result.dtype != self.dtype:
-        if not B.xp.can_cast(result.dtype, self.dtype, "same_kind"):
-            raise RuntimeError(
-                f"{name}: result type {B.dtype_name(result.dtype)} can't be cast to the desired "
-                f"output type {B.dtype_name(self.dtype)}"
-            )
+        _check_cast(name, result.dtype, self.dtype)
         result = result.to(self.dtype)
     node = result._node
     if node is not None and type(node.saved) is tuple:

@@ -24,17 +24,7 @@ from typing import Any
 from . import backend as B
 from .tensor import Tensor
 
-_TYPES = {
-    "FloatTensor": B.float32,
-    "DoubleTensor": B.float64,
-    "HalfTensor": B.float16,
-    "LongTensor": B.int64,
-    "IntTensor": B.int32,
-    "ShortTensor": B.xp.dtype(B.xp.int16),
-    "CharTensor": B.int8,
-    "ByteTensor": B.uint8,
-    "BoolTensor": B.bool_,
-}
+_TYPES = {B.torch_name(dtype) + "Tensor": dtype for dtype in B._TORCH_NAMES}  # FloatTensor, …
 _NAME_OF = {dtype: name for name, dtype in _TYPES.items()}
 
 

@@ -31,7 +31,6 @@ from .. import backend as B
 from ..autograd.grad_mode import no_grad
 from ..functions import one_hot as _one_hot
 from ..functions import where
-from ..inplace import _inplace_recorded
 from ..ops import loss as loss_ops
 from ..ops import nn as nn_ops
 from ..tensor import Tensor, _raw, _wrap_dim
@@ -235,11 +234,7 @@ def _apply_inplace(input: Tensor, name: str, compute: Callable[[Tensor], Tensor]
     >>> out is h, h
     (True, tensor([-1.,  1.], grad_fn=<WhereBackward>))
     """
-    if input._records():
-        return _inplace_recorded(input, name, lambda old: compute(old.clone()))
-    with no_grad():
-        out = compute(input)
-    return input._inplace(name, out._data)
+    return input._apply_(name, compute, _clone=True)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
