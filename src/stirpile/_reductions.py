@@ -99,19 +99,13 @@ def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *,
     if input._data.dtype.kind not in "fc":
         raise RuntimeError(
             "nanmean(): expected input to have floating point or complex dtype but got "
-            f"{_torch_name(input.dtype)}"
+            f"{B.torch_name(input.dtype)}"
         )
     x = input if dtype is None else input.to(dtype)
     count = (~B.xp.isnan(x._data)).sum(axis=reduce._axes(x.ndim, dim), keepdims=keepdim)
     with B.xp.errstate(divide="ignore"):
         scale = B.xp.where(count == 0, B.xp.nan, 1.0 / count).astype(x.dtype)
     return nansum(x, dim, keepdim) * _T.Tensor._make(scale)
-
-
-def _torch_name(dtype: Any) -> str:
-    from ._pointwise import torch_name
-
-    return torch_name(dtype)
 
 
 def _correction(unbiased: bool | None, correction: Any) -> Any:

@@ -112,9 +112,14 @@ def get_rng_state() -> dict:
 
 def set_rng_state(state: dict) -> None:
     """Restore the default generator's state from :func:`get_rng_state`."""
+    _default._np = generator_from_state(state)
+
+
+def generator_from_state(state: dict) -> np.random.Generator:
+    """A NumPy generator in the state ``state`` (a bit generator's ``.state`` dict)."""
     bitgen = getattr(np.random, state["bit_generator"])()
     bitgen.state = state
-    _default._np = np.random.Generator(bitgen)
+    return np.random.Generator(bitgen)
 
 
 _thread_limiter = None

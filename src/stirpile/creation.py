@@ -18,7 +18,7 @@ from typing import Any
 from . import backend as B
 from ._out import check_internal_overlap
 from .device import check as _check_device
-from .tensor import Tensor, _shape_args
+from .tensor import Tensor, _raw, _shape_args
 
 
 class layout:
@@ -391,12 +391,12 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     if p.dtype.kind != "f":
         raise RuntimeError(
             "multinomial only supports floating-point dtypes for input, got: "
-            f"{_torch_name(p.dtype)}"
+            f"{B.torch_name(p.dtype)}"
         )
     if num_samples <= 0:
         raise RuntimeError("cannot sample n_sample <= 0 samples")
     if out is not None and out.dtype != B.int64:
-        raise RuntimeError(f"multinomial expects Long tensor out, got: {_torch_name(out.dtype)}")
+        raise RuntimeError(f"multinomial expects Long tensor out, got: {B.torch_name(out.dtype)}")
     rows = p.reshape(-1, p.shape[-1]).astype(B.float64)
     if (rows < 0).any() or not B.xp.isfinite(rows).all():
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
@@ -431,13 +431,3 @@ def bernoulli(input: Tensor, p: Any = None, *, generator: Any = None,
 
 def poisson(input: Tensor, generator: Any = None) -> Tensor:
     return Tensor._make(B.numpy_rng(generator).poisson(_raw(input)).astype(input.dtype))
-
-
-def _torch_name(dtype: Any) -> str:
-    from ._pointwise import torch_name
-
-    return torch_name(dtype)
-
-
-def _raw(x: Any) -> Any:
-    return x._data if isinstance(x, Tensor) else x

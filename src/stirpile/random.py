@@ -69,9 +69,7 @@ class Generator:
     def set_state(self, new_state: Any) -> Generator:
         """Restore a state from :meth:`get_state` (a dict from older stirpile works too)."""
         state = _decode(new_state)
-        bitgen = getattr(np.random, state["bit_generator"]["bit_generator"])()
-        bitgen.state = state["bit_generator"]
-        self._np = np.random.Generator(bitgen)
+        self._np = B.generator_from_state(state["bit_generator"])
         self._initial = state.get("seed", self._initial)
         return self
 
