@@ -1066,18 +1066,21 @@ class _HookHandle:
 
 def _no_bool_sub(a: Any, b: Any) -> None:
     """Refuse ``a - b`` as PyTorch does if either operand is boolean."""
-    bools = sum(x is True or x is False or (isinstance(x, Tensor) and x._data.dtype == B.bool_)
-                for x in (a, b))  # fmt: skip
-    if bools == 2:
+    # (on every subtraction: the common case, no bool, is decided in two cheap tests)
+    a_bool = a._data.dtype.kind == "b"
+    b_bool = type(b) is bool or (type(b) is not float and isinstance(b, Tensor)
+                                 and b._data.dtype.kind == "b")  # fmt: skip
+    if not (a_bool or b_bool):
+        return
+    if a_bool and b_bool:
         raise RuntimeError(
             "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
             "or `logical_xor()` operator instead."
         )
-    if bools:
-        raise RuntimeError(
-            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
-            "trying to invert a mask, use the `~` or `logical_not()` operator instead."
-        )
+    raise RuntimeError(
+        "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+        "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+    )
 
 
 def _to_args(args: tuple, kwargs: dict) -> tuple:
