@@ -2,12 +2,14 @@
 
 Trains the documented recipe (784-512-256-10 ReLU MLP, dropout 0.2, SGD with
 Nesterov momentum 0.9, weight decay 5e-4, one-cycle schedule, batch 64, random
-affine augmentation) on the 5,000-image `train5k` set and tests on the official
-10,000 (`t10k`). The same recipe runs in PyTorch on the same batches (the same
+affine augmentation; `--model lenet`: LeNet-5 in place of the MLP, the rest the
+same) on the 5,000-image `train5k` set and tests on the official 10,000
+(`t10k`). The same recipe runs in PyTorch on the same batches (the same
 shuffled order and the same augmented images, made once by stirpile's NumPy
 augmentation), epochs interleaved, so epoch times compare side by side.
 
     python benchmarks/mnist_recipe.py [--data-dir ../shared/data/mnist] [--epochs 30]
+                                      [--model mlp|lenet]
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--model", choices=["mlp", "lenet"], default="mlp")
     args = ap.parse_args()
     pin_threads(args.threads)
 
@@ -41,11 +44,11 @@ def main() -> None:
 
     xtr, ytr = MNIST(root=args.data_dir, split="train5k").arrays()
     xte, yte = MNIST(root=args.data_dir, train=False).arrays()
-    cfg = dict(DEFAULTS, hidden=[512, 256], epochs=args.epochs)
+    cfg = dict(DEFAULTS, hidden=[512, 256], epochs=args.epochs, model=args.model)
     bs = cfg["batch_size"]
     steps = -(-len(xtr) // bs)
     stirpile.manual_seed(0)
-    model, opt, sched = build(cfg, 784, 10, steps)
+    model, opt, sched = build(cfg, (28, 28), 10, steps)
     aug = RandomAffine(10, (0.1, 0.1), (0.9, 1.1), image_shape=(28, 28), generator=1)
     order_rng = np.random.default_rng(0)
 
@@ -80,7 +83,8 @@ def main() -> None:
         spread = f"{min(ts):.3f}–{max(ts):.3f}"
         speed = f"{len(xtr) / median(ts):,.0f}"
         rows.append([name, f"{accs[name]:.2%}", f"{median(ts):.3f}", spread, speed, ratio])
-    print(f"\ndefault recipe, train5k -> t10k, {args.epochs} epochs, {args.threads} thread(s)")
+    print(f"\ndefault recipe ({args.model}), train5k -> t10k, {args.epochs} epochs, "
+          f"{args.threads} thread(s)")  # fmt: skip
     print(table(["", "t10k accuracy", "epoch s (median)", "min–max s", "img/s",
                  "speed vs torch"], rows))  # fmt: skip
 
@@ -113,22 +117,43 @@ class _Runner:
         return float((pred == self.yte).mean())
 
 
-def _torch_runner(torch, st_model, cfg, steps, xte, yte):
-    """The same architecture and initial weights in PyTorch, the same optimizer and schedule."""
-    layers = []
-    for m in st_model:
+def _torch_twin(torch, module):
+    """A PyTorch copy of a stirpile ``Sequential`` of the layers the recipes use."""
+    nn, layers = torch.nn, []
+    for m in module:
         kind = type(m).__name__
         if kind == "Linear":
-            lin = torch.nn.Linear(m.in_features, m.out_features)
-            with torch.no_grad():
-                lin.weight.copy_(torch.from_numpy(m.weight.detach().numpy().copy()))
-                lin.bias.copy_(torch.from_numpy(m.bias.detach().numpy().copy()))
-            layers.append(lin)
-        elif kind == "ReLU":
-            layers.append(torch.nn.ReLU())
+            layers.append(nn.Linear(m.in_features, m.out_features))
+        elif kind == "Conv2d":
+            layers.append(nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size,
+                                    padding=m.padding))  # fmt: skip
+        elif kind == "MaxPool2d":
+            layers.append(nn.MaxPool2d(m.kernel_size))
         elif kind == "Dropout":
-            layers.append(torch.nn.Dropout(m.p))
-    model = torch.nn.Sequential(*layers)
+            layers.append(nn.Dropout(m.p))
+        else:  # ReLU, Flatten
+            layers.append(getattr(nn, kind)())
+    return nn.Sequential(*layers)
+
+
+def _torch_runner(torch, st_model, cfg, steps, xte, yte):
+    """The same architecture and initial weights in PyTorch, the same optimizer and schedule."""
+    if cfg["model"] == "lenet":
+
+        class LeNet5(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.features = _torch_twin(torch, st_model.features)
+                self.classifier = _torch_twin(torch, st_model.classifier)
+
+            def forward(self, x):
+                return self.classifier(self.features(x.reshape(-1, 1, 28, 28)))
+
+        model = LeNet5()
+    else:
+        model = _torch_twin(torch, st_model)
+    state = {k: torch.from_numpy(v.numpy().copy()) for k, v in st_model.state_dict().items()}
+    model.load_state_dict(state)
     opt = torch.optim.SGD(model.parameters(), lr=cfg["lr"], momentum=cfg["momentum"],
                           weight_decay=cfg["weight_decay"], nesterov=True)  # fmt: skip
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg["lr"], epochs=cfg["epochs"],

@@ -104,6 +104,16 @@ def is_tensor(obj: object) -> bool:
     return isinstance(obj, Tensor)
 
 
+def is_floating_point(input: Tensor) -> bool:
+    """Whether ``input``'s dtype is a floating-point one (``input.is_floating_point()``)."""
+    return input.is_floating_point()
+
+
+def is_complex(input: Tensor) -> bool:
+    """Whether ``input``'s dtype is a complex one (``input.is_complex()``)."""
+    return input.is_complex()
+
+
 __all__ = [
     "Function",
     "Generator",
@@ -142,6 +152,8 @@ __all__ = [
     "int8",
     "int32",
     "int64",
+    "is_complex",
+    "is_floating_point",
     "is_grad_enabled",
     "is_tensor",
     "layout",

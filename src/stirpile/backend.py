@@ -142,6 +142,38 @@ def set_num_threads(n: int) -> None:
     _thread_limiter = threadpool_limits(limits=int(n))
 
 
+def keep_freed_memory() -> bool:
+    """Have glibc's ``malloc`` keep freed blocks for reuse instead of handing them back to
+    the kernel; called once when stirpile is imported (Linux with glibc only; the
+    environment variable ``STIRPILE_RELEASE_MEMORY=1`` switches it off). Returns whether
+    the setting was made.
+
+    Why: NumPy takes each array over 128 KiB from ``malloc``, which by default maps such a
+    block fresh from the kernel and unmaps it when freed (and trims the heap's top past
+    128 KiB). A training step frees its activations and allocates them again at the
+    next step, so every page of every large array faults in again, zero-filled by the
+    kernel, at every step. Measured on LeNet-5 (batch 64, 1 thread): 26 ms a step by
+    default, 11 ms with freed memory kept; memory use stays at the peak of a step, as
+    with PyTorch's allocator (whose process already runs this way).
+    """
+    import ctypes
+    import os
+    import sys
+
+    if not sys.platform.startswith("linux") or os.environ.get("STIRPILE_RELEASE_MEMORY") == "1":
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        ok = libc.mallopt(m_mmap_threshold, 256 << 20)  # blocks under 256 MiB: the heap
+        return bool(ok and libc.mallopt(m_trim_threshold, 1 << 30))  # give back past 1 GiB
+    except (OSError, AttributeError):  # not glibc (musl, …): nothing to tune
+        return False
+
+
+MALLOC_TUNED = keep_freed_memory()
+
+
 class _BFloat16:
     """``stirpile.bfloat16``. NumPy has no bfloat16, so stirpile *emulates* it: a bfloat16
     tensor is a float32 tensor whose values were rounded to bfloat16 (8 exponent bits, 7

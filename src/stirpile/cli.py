@@ -39,6 +39,7 @@ from .cli_checks import (
 from .data.datasets.digits import recipe as digits_recipe
 
 DEFAULTS = {
+    "model": "mlp",
     "hidden": "512,256",
     "activation": "relu",
     "dropout": 0.2,
@@ -126,11 +127,35 @@ def _pack(name: str, train: Any, test: Any, shape: tuple, label: str) -> dict[st
 
 
 # -- model, optimizer, schedule ----------------------------------------------------------
-def build(cfg: dict[str, Any], n_in: int, n_classes: int, steps_per_epoch: int) -> tuple:
-    from . import optim
-    from .models import mlp
+MODELS = ("mlp", "lenet", "lstm")
 
-    model = mlp([n_in, *cfg["hidden"], n_classes], cfg["activation"], cfg["dropout"])
+
+def make_model(cfg: dict[str, Any], image_shape: tuple, n_classes: int) -> Any:
+    """The network ``cfg["model"]`` names, for flat images of ``image_shape``: the MLP
+    (``--hidden``, ``--activation``, ``--dropout``), LeNet-5 (``--activation``,
+    ``--dropout``) or an LSTM reading the image row by row (hidden 128)."""
+    from . import models
+
+    kind, (height, width) = cfg.get("model", "mlp"), image_shape
+    if kind == "mlp":
+        return models.mlp([height * width, *cfg["hidden"], n_classes], cfg["activation"],
+                          cfg["dropout"])  # fmt: skip
+    if kind == "lenet":
+        if height != width:
+            raise CLIError(f"--model lenet needs square images, got {height}x{width}")
+        try:
+            return models.lenet5(n_classes, 1, height, cfg["activation"], cfg["dropout"])
+        except ValueError as e:
+            raise CLIError(f"--model lenet: {e}") from None
+    if kind == "lstm":
+        return models.SequenceClassifier(width, 128, n_classes)
+    raise CLIError(f"unknown model {kind!r}; choose {', '.join(MODELS)}")
+
+
+def build(cfg: dict[str, Any], image_shape: tuple, n_classes: int, steps_per_epoch: int) -> tuple:
+    from . import optim
+
+    model = make_model(cfg, image_shape, n_classes)
     kind, lr, wd = cfg["optimizer"], cfg["lr"], cfg["weight_decay"]
     params = model.parameters()
     if kind == "sgd":
@@ -191,7 +216,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     test_ds = TensorDataset(data["x_test"], data["y_test"])
     loader = DataLoader(train_ds, batch_size=cfg["batch_size"], shuffle=True, generator=cfg["seed"])
     test_loader = DataLoader(test_ds, batch_size=1000)
-    model, opt, sched = build(cfg, data["x_train"].shape[1], data["classes"], len(loader))
+    model, opt, sched = build(cfg, data["image_shape"], data["classes"], len(loader))
     augment = None
     if cfg["augment"]:
         augment = RandomAffine(
@@ -218,8 +243,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     cm = confusion_matrix(pred, data["y_test"], data["classes"])
     plots.plot_history(history, out / "curves.png")
     plots.plot_confusion(cm, out / "confusion.png")
-    first = next(m for m in model.modules() if isinstance(m, stirpile.nn.Linear))
-    plots.plot_weights(first.weight.detach().numpy(), out / "weights.png", data["image_shape"])
+    _plot_first_layer(model, out / "weights.png", data["image_shape"])
     # the first test images, then some mistakes (the interesting ones)
     wrong = np.flatnonzero(pred != data["y_test"])
     shown = np.concatenate([np.arange(24), wrong[~np.isin(wrong, np.arange(24))][:12]])
@@ -265,7 +289,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         )
     data_dir = args.data_dir or meta.get("data_dir")
     data = load_data(trained_on, data_dir, test_only=True, verify=not args.no_verify)
-    n_in = model[0].in_features
+    n_in = int(np.prod(meta["image_shape"]))
     if data["x_test"].shape[1] != n_in or data["classes"] > meta["classes"]:
         raise CLIError(
             f"{args.checkpoint} takes {n_in} inputs and {meta['classes']} classes, but "
@@ -285,9 +309,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     model, meta = _load_model(args.checkpoint)
-    shape = tuple(meta.get("image_shape") or (28, 28))
-    if len(shape) != 2 or shape[0] * shape[1] != model[0].in_features:
-        raise CLIError(f"{args.checkpoint}: image shape {list(shape)} does not match the model")
+    shape = tuple(meta["image_shape"])
     x = _read_image(args.image, shape)
     pred, logits = _predict(model, x[None])
     p = np.exp(logits[0] - logits[0].max())
@@ -373,11 +395,30 @@ def _resume_config(path: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _describe(model: Any) -> str:
-    from . import nn
+    from . import models, nn
 
+    n = f"{sum(p.numel() for p in model.parameters()):,} parameters"
+    if isinstance(model, models.LeNet5):
+        return f"LeNet-5 ({n})"
+    if isinstance(model, models.SequenceClassifier):
+        return f"LSTM {model.rnn.input_size}-{model.rnn.hidden_size} over image rows ({n})"
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     widths = [linears[0].in_features] + [m.out_features for m in linears]
     return "MLP " + "-".join(map(str, widths))
+
+
+def _plot_first_layer(model: Any, path: Path, image_shape: tuple) -> None:
+    """What the first layer learned: the MLP's first weights as images, or LeNet's
+    first convolution kernels (an LSTM has no such picture)."""
+    from . import nn
+    from .train import plots
+
+    first = next((m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))), None)
+    if isinstance(first, nn.Conv2d):
+        w = first.weight.detach().numpy()
+        plots.plot_weights(w.reshape(w.shape[0], -1), path, w.shape[-2:])
+    elif isinstance(first, nn.Linear) and first.in_features == image_shape[0] * image_shape[1]:
+        plots.plot_weights(first.weight.detach().numpy(), path, image_shape)
 
 
 def _predict(model: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -394,8 +435,6 @@ def _predict(model: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _load_model(path: str) -> tuple[Any, dict]:
     import stirpile
 
-    from .models import mlp
-
     if not Path(path).is_file():
         raise CLIError(f"no such checkpoint file: {path}")
     state = stirpile.load(path)
@@ -403,8 +442,8 @@ def _load_model(path: str) -> tuple[Any, dict]:
     cfg = meta.get("config") if isinstance(meta, dict) else None
     if not isinstance(cfg, dict) or "model" not in state:
         raise CLIError(f"{path}: not a stirpile train checkpoint (no model config inside)")
-    n_in = check_model_state(path, state, meta)
-    model = mlp([n_in, *cfg["hidden"], meta["classes"]], cfg["activation"], cfg["dropout"])
+    meta["image_shape"] = check_model_state(path, state, meta)
+    model = make_model(cfg, tuple(meta["image_shape"]), meta["classes"])
     try:
         model.load_state_dict(state["model"])
     except (KeyError, RuntimeError, ValueError, TypeError) as e:
@@ -463,14 +502,17 @@ def _print_table(rows: list[tuple[str, Any]]) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="stirpile", description="Train, evaluate and use MLPs with stirpile.")
+    p = _Parser(prog="stirpile", description="Train, evaluate and use classifiers with stirpile.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    t = sub.add_parser("train", help="train an MLP (MNIST by default)")
+    t = sub.add_parser("train", help="train a classifier (an MLP on MNIST by default)")
     t.add_argument("--dataset", choices=["mnist", "fashion-mnist", "digits"], default=None)
     t.add_argument("--data-dir", default=None, help="directory holding the dataset files")
     t.add_argument("--no-verify", action="store_true",
                    help="read dataset files whose sha256 is not the published one")  # fmt: skip
-    t.add_argument("--hidden", default=DEFAULTS["hidden"], help="hidden widths, e.g. 512,256")
+    t.add_argument("--model", choices=MODELS, default=DEFAULTS["model"],
+                   help="mlp (default), lenet (LeNet-5) or lstm (reads image rows)")  # fmt: skip
+    t.add_argument("--hidden", default=DEFAULTS["hidden"],
+                   help="hidden widths of the MLP, e.g. 512,256")  # fmt: skip
     t.add_argument("--activation", default=DEFAULTS["activation"],
                    choices=["relu", "leaky_relu", "elu", "tanh", "sigmoid", "softplus", "prelu",
                             "rrelu", "gelu", "silu", "none"])  # fmt: skip

@@ -42,8 +42,10 @@ def validate_config(cfg: dict[str, Any]) -> None:
         value, low = cfg.get(key), 0 if key == "seed" else 1
         if not isinstance(value, int) or not low <= value <= high:
             raise CLIError(f"--{key.replace('_', '-')} must be in [{low}, {high}], got {value}")
+    if cfg.get("model", "mlp") not in ("mlp", "lenet", "lstm"):
+        raise CLIError(f"--model must be mlp, lenet or lstm, got {cfg.get('model')!r}")
     need, have = training_bytes(hidden, cfg["batch_size"]), memory_bytes()
-    if have is not None and need > have:
+    if cfg.get("model", "mlp") == "mlp" and have is not None and need > have:
         raise CLIError(
             f"--hidden {','.join(map(str, hidden))}: training this MLP needs about "
             f"{need / 2**30:,.1f} GiB, more than this machine's {have / 2**30:,.1f} GiB"
@@ -100,22 +102,28 @@ def claim_out_dir(out: Path, reuse: bool) -> Path:
     return out
 
 
-def check_model_state(path: str, state: dict, meta: dict) -> int:
+def check_model_state(path: str, state: dict, meta: dict) -> list[int]:
     """Check a checkpoint's config against its stored tensors before a model is built
-    (a forged config must not allocate gigabytes); return the input width."""
+    (a forged config must not allocate gigabytes); return the image shape."""
     from .models import ACTIVATIONS
     from .tensor import Tensor
 
     cfg, weights = meta["config"], state.get("model")
     classes, hidden = meta.get("classes"), cfg.get("hidden")
+    image, kind = meta.get("image_shape") or [28, 28], cfg.get("model", "mlp")
 
     def bad(what: str) -> CLIError:
         return CLIError(f"{path}: not a usable stirpile train checkpoint ({what})")
 
     if not isinstance(weights, dict):
         raise bad("no model weights")
-    if not isinstance(classes, int) or classes < 1:
+    if not isinstance(classes, int) or not 1 <= classes <= 100_000:
         raise bad(f"classes {classes!r}")
+    if not (isinstance(image, (list, tuple)) and len(image) == 2
+            and all(isinstance(v, int) and 1 <= v <= 4096 for v in image)):  # fmt: skip
+        raise bad(f"image_shape {image!r}")
+    if kind not in ("mlp", "lenet", "lstm"):
+        raise bad(f"model {kind!r}")
     if not isinstance(hidden, list) or not all(isinstance(h, int) and h > 0 for h in hidden):
         raise bad(f"hidden {hidden!r}")
     if cfg.get("activation") not in ACTIVATIONS:
@@ -123,6 +131,8 @@ def check_model_state(path: str, state: dict, meta: dict) -> int:
     dropout = cfg.get("dropout")
     if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
         raise bad(f"dropout {dropout!r}")
+    if kind != "mlp":  # fixed architectures: load_state_dict checks every shape
+        return list(image)
     linear = sorted(
         (int(k.split(".")[0]), v.shape)
         for k, v in weights.items()
@@ -136,4 +146,7 @@ def check_model_state(path: str, state: dict, meta: dict) -> int:
         if tuple(shape) != (n_out, n_in):
             raise bad(f"a stored weight of shape {tuple(shape)} where the config has "
                       f"({n_out}, {n_in})")  # fmt: skip
-    return widths[0]
+    if widths[0] != image[0] * image[1]:
+        raise bad(f"image shape {list(image)} does not match the first layer's "
+                  f"{widths[0]} inputs")  # fmt: skip
+    return list(image)

@@ -42,6 +42,10 @@ TOL = {
     "float16": {"rtol": 1e-3, "atol": 1e-5},
     "grad": {"rtol": 1e-6, "atol": 1e-7},
 }
+# PyTorch's fused float32 attention kernel sums in another order than matmul + softmax:
+# errors of a few float32 ulps of the scores reach ~4e-5 relative in the output
+SDPA_TOL = {**TOL, "float32": {"rtol": 1e-4, "atol": 1e-5}}
+LOOSER = {"nn.functional.scaled_dot_product_attention": SDPA_TOL}
 DTYPES = {"float64": torch.float64, "float32": torch.float32, "int64": torch.int64,
           "bool": torch.bool}  # fmt: skip
 
@@ -291,7 +295,7 @@ def run_sample(op: Any, fn: Any, sample: Any, kind: str, seed: int) -> None:
     if random:
         expected, got = _blank(expected), _blank(got)
     expected = _tie_order(op.name, sample, expected, got)
-    compare(got, expected, TOL)
+    compare(got, expected, LOOSER.get(op.name, TOL))
     if kind != "float64" or random:
         return
     inputs = [(t, s) for t, s in memo.values() if t.requires_grad]

@@ -24,6 +24,7 @@ LABS = {
     "activations": "activations",
     "regularization": "regularization",
     "perceptron": "perceptron",
+    "rims": "rims",
 }
 
 

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 from ..tensor import Tensor
 from . import functional as F
+from . import functional_pool as FP
 from .module import Module
 
-__all__ = ["AlphaDropout", "Dropout"]
+__all__ = ["AlphaDropout", "Dropout", "Dropout1d", "Dropout2d"]
 
 
 class _DropoutNd(Module):
@@ -46,6 +47,32 @@ class Dropout(_DropoutNd):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.dropout(input, self.p, self.training, self.inplace)
+
+
+class Dropout1d(_DropoutNd):
+    """Channel dropout for ``(N, C, L)`` or ``(C, L)``: each whole channel is zeroed with
+    probability ``p`` in training, the rest scaled by 1/(1 − p); identity in ``eval()``."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return FP.dropout1d(input, self.p, self.training, self.inplace)
+
+
+class Dropout2d(_DropoutNd):
+    """Channel dropout for ``(N, C, H, W)``: each whole feature map ``(n, c)`` is zeroed
+    with probability ``p`` in training, the rest scaled by 1/(1 − p); identity in
+    ``eval()``. (A 3-d input is read as ``(N, C, L)``, with PyTorch's warning.)
+
+    >>> import stirpile
+    >>> from stirpile import nn
+    >>> _ = stirpile.manual_seed(0)
+    >>> y = nn.Dropout2d(0.5)(stirpile.ones(4, 6, 2, 2))
+    >>> maps = y.flatten(2)  # each map is all 0 or all 2
+    >>> bool((maps.amin(-1) == maps.amax(-1)).all()), sorted(set(y.flatten().tolist()))
+    (True, [0.0, 2.0])
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return FP.dropout2d(input, self.p, self.training, self.inplace)
 
 
 class AlphaDropout(_DropoutNd):

@@ -33,6 +33,7 @@ from ..functions import one_hot as _one_hot
 from ..functions import where
 from ..ops import loss as loss_ops
 from ..ops import nn as nn_ops
+from ..ops import norm as norm_ops
 from ..tensor import Tensor, _raw, _wrap_dim
 
 __all__ = [
@@ -602,7 +603,6 @@ def batch_norm(
                     ("weight", weight), ("bias", bias)):  # fmt: skip
         if t is not None and t.numel() != c:
             raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
-    axes = (0, *range(2, input.ndim))
     shape = (1, c) + (1,) * (input.ndim - 2)
     if training:
         n = input.numel() // c
@@ -611,13 +611,16 @@ def batch_norm(
                 f"Expected more than 1 value per channel when training, got input size "
                 f"{tuple(input.shape)}"
             )
-        y, mean, var = _normalize_over(input, axes, eps)
+        mean, var = norm_ops.moments(input._data)
+        # one fused op (see ops/norm.py: ~5x faster forward + backward than composed)
+        y = norm_ops.BatchNormTrain.apply(input, weight, bias, eps, stats=(mean, var))
         with no_grad():
             if running_mean is not None:
-                running_mean.mul_(1 - momentum).add_(mean.detach().reshape(c), alpha=momentum)
+                running_mean.mul_(1 - momentum).add_(Tensor._make(mean), alpha=momentum)
             if running_var is not None:
-                unbiased = var.detach().reshape(c) * (n / (n - 1))
+                unbiased = Tensor._make(var * (n / (n - 1)))
                 running_var.mul_(1 - momentum).add_(unbiased, alpha=momentum)
+        return y
     else:
         if running_mean is None or running_var is None:
             missing = "running_mean" if running_mean is None else "running_var"
@@ -1481,3 +1484,13 @@ def embedding_bag(
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """``(*) → (*, num_classes)`` int64 one-hot encoding of class indices."""
     return _one_hot(tensor, num_classes)
+
+
+# The layers beyond the MLP keep their functional forms in modules of their own (they
+# import this one for the shared helpers, hence the imports at the end); F.* has them all.
+from . import functional_attention, functional_conv, functional_pool  # noqa: E402
+from .functional_attention import *  # noqa: E402, F403
+from .functional_conv import *  # noqa: E402, F403
+from .functional_pool import *  # noqa: E402, F403
+
+__all__ += functional_attention.__all__ + functional_conv.__all__ + functional_pool.__all__

@@ -1,12 +1,12 @@
-"""Normalization layers: ``BatchNorm1d`` (Ioffe & Szegedy 2015), ``LayerNorm`` and
-``RMSNorm``.
+"""Normalization layers: ``BatchNorm1d`` and ``BatchNorm2d`` (Ioffe & Szegedy 2015),
+``LayerNorm`` and ``RMSNorm``.
 
 Batch normalization standardizes each channel over the batch, then rescales:
 
     y = (x − μ_B) / √(σ²_B + ε) · γ + β
 
-with μ_B and the *biased* σ²_B computed over the batch (and length) axes in
-training. Running estimates are updated at every training step,
+with μ_B and the *biased* σ²_B computed over the batch (and length, or height and
+width) axes in training. Running estimates are updated at every training step,
 ``running ← (1 − momentum) · running + momentum · batch`` (the unbiased
 variance for ``running_var``; with ``momentum=None``, a cumulative average
 ``1/num_batches_tracked``), and used instead of batch statistics in ``eval()``.
@@ -40,7 +40,7 @@ from . import init
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["BatchNorm1d", "LayerNorm", "RMSNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "RMSNorm"]
 
 
 def _register_affine(module: Module, shape: Any, affine: bool, bias: bool, dtype: Any) -> None:
@@ -58,8 +58,10 @@ def _register_affine(module: Module, shape: Any, affine: bool, bias: bool, dtype
         module.register_parameter("bias", None)
 
 
-class BatchNorm1d(Module):
-    """Batch normalization of ``(N, C)`` or ``(N, C, L)`` inputs, per channel C.
+class _BatchNorm(Module):
+    """What the batch-normalization layers share (PyTorch's ``_BatchNorm``): per-channel
+    γ, β, the running statistics and their update; subclasses only say which input ranks
+    they take (``_check_input_dim``). Statistics are over every axis but 1 (channels).
 
     Args:
         num_features: C.
@@ -71,8 +73,6 @@ class BatchNorm1d(Module):
         track_running_stats: keep ``running_mean`` / ``running_var`` /
             ``num_batches_tracked`` buffers; if ``False``, batch statistics are used in
             evaluation too.
-
-    Shape: Input ``(N, C)`` or ``(N, C, L)``; Output: same.
     """
 
     def __init__(
@@ -118,8 +118,7 @@ class BatchNorm1d(Module):
                 init.zeros_(self.bias)
 
     def _check_input_dim(self, input: Tensor) -> None:
-        if input.ndim not in (2, 3):
-            raise ValueError(f"expected 2D or 3D input (got {input.ndim}D input)")
+        raise NotImplementedError
 
     def forward(self, input: Tensor) -> Tensor:
         self._check_input_dim(input)
@@ -147,6 +146,37 @@ class BatchNorm1d(Module):
             f"affine={self.affine}, bias={self.bias is not None}, "
             f"track_running_stats={self.track_running_stats}"
         )
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalization of ``(N, C)`` or ``(N, C, L)`` inputs, per channel C, with the
+    statistics over ``(N, L)`` (see :class:`_BatchNorm` for the arguments).
+
+    Shape: Input ``(N, C)`` or ``(N, C, L)``; Output: same.
+    """
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.ndim not in (2, 3):
+            raise ValueError(f"expected 2D or 3D input (got {input.ndim}D input)")
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalization of ``(N, C, H, W)`` inputs, per channel C, with the statistics
+    over ``(N, H, W)`` (see :class:`_BatchNorm` for the arguments).
+
+    Shape: Input ``(N, C, H, W)``; Output: same.
+
+    >>> import stirpile
+    >>> from stirpile import nn
+    >>> bn = nn.BatchNorm2d(3)
+    >>> y = bn(stirpile.randn(8, 3, 5, 5))
+    >>> [round(v, 5) + 0.0 for v in y.mean((0, 2, 3)).tolist()]
+    [0.0, 0.0, 0.0]
+    """
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.ndim != 4:
+            raise ValueError(f"expected 4D input (got {input.ndim}D input)")
 
 
 class _TrailingNorm(Module):
