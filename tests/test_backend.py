@@ -64,3 +64,16 @@ def test_freed_memory_is_kept_for_reuse_on_glibc():
     # glibc maps blocks over 32 MB afresh every time by default: 20 × 48 MB re-faulted is
     # ~234k page faults; kept memory faults almost none
     assert runs["0"][1] < 1000 < runs["1"][1]
+
+
+def test_finfo_and_iinfo_match_torch():
+    torch = pytest.importorskip("torch")
+    for ours, theirs in [(stirpile.float32, torch.float32), (stirpile.float64, torch.float64),
+                         (stirpile.float16, torch.float16)]:  # fmt: skip
+        a, b = stirpile.finfo(ours), torch.finfo(theirs)
+        for name in ("eps", "max", "min", "tiny", "bits", "resolution", "smallest_normal"):
+            assert float(getattr(a, name)) == float(getattr(b, name)), name
+    assert stirpile.finfo().eps == torch.finfo().eps  # the default dtype
+    for ours, theirs in [(stirpile.int64, torch.int64), (stirpile.uint8, torch.uint8)]:
+        a, b = stirpile.iinfo(ours), torch.iinfo(theirs)
+        assert (a.max, a.min, a.bits) == (b.max, b.min, b.bits)

@@ -24,10 +24,12 @@ from .autograd import (
 )
 from .backend import (
     bfloat16,  # (emulated: see backend.round_bfloat16)
+    finfo,
     float16,
     float32,
     float64,
     get_default_dtype,
+    iinfo,
     int8,
     int32,
     int64,
@@ -136,6 +138,7 @@ __all__ = [
     "empty_like",
     "enable_grad",
     "eye",
+    "finfo",
     "float",
     "float16",
     "float32",
@@ -147,6 +150,7 @@ __all__ = [
     "get_default_device",
     "get_default_dtype",
     "get_rng_state",
+    "iinfo",
     "inference_mode",
     "initial_seed",
     "int8",

@@ -142,6 +142,44 @@ def set_num_threads(n: int) -> None:
     _thread_limiter = threadpool_limits(limits=int(n))
 
 
+class finfo:
+    """Machine limits of a floating-point dtype (default: the default dtype), as
+    ``torch.finfo``: ``bits``, ``eps``, ``max``, ``min``, ``tiny`` (= ``smallest_normal``),
+    ``resolution`` (``10^−precision``), all Python numbers.
+
+    >>> finfo(float32).eps, finfo(float16).max
+    (1.1920928955078125e-07, 65504.0)
+    """
+
+    def __init__(self, type=None) -> None:
+        f = np.finfo(_default_float if type is None else type)
+        self.bits, self.dtype = int(f.bits), f.dtype.name
+        self.eps, self.max, self.min = float(f.eps), float(f.max), float(f.min)
+        self.tiny = self.smallest_normal = float(f.smallest_normal)
+        self.resolution = 10.0 ** -int(f.precision)
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.tiny:g}, tiny={self.tiny:g}, "
+                f"dtype={self.dtype})")  # fmt: skip
+
+
+class iinfo:
+    """Machine limits of an integer dtype, as ``torch.iinfo``: ``bits``, ``max``, ``min``.
+
+    >>> iinfo(int64).max
+    9223372036854775807
+    """
+
+    def __init__(self, type) -> None:
+        i = np.iinfo(type)
+        self.bits, self.max, self.min = int(i.bits), int(i.max), int(i.min)
+        self.dtype = i.dtype.name
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"
+
+
 def keep_freed_memory() -> bool:
     """Have glibc's ``malloc`` keep freed blocks for reuse instead of handing them back to
     the kernel; called once when stirpile is imported (Linux with glibc only; the

@@ -25,6 +25,11 @@ LABS = {
     "regularization": "regularization",
     "perceptron": "perceptron",
     "rims": "rims",
+    "high-dim": "high_dim",
+    "evolution": "evolution",
+    "backprop-by-hand": "backprop_by_hand",
+    "batch-size": "batch_size",
+    "float-nonlinearity": "float_nonlinearity",
 }
 
 
