@@ -30,6 +30,11 @@ LABS = {
     "backprop-by-hand": "backprop_by_hand",
     "batch-size": "batch_size",
     "float-nonlinearity": "float_nonlinearity",
+    "lazy-vs-rich": "lazy_vs_rich",
+    "lottery-ticket": "lottery_ticket",
+    "pac-bayes": "pac_bayes",
+    "memorization": "memorization",
+    "transfer": "transfer",
 }
 
 

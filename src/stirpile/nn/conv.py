@@ -110,7 +110,9 @@ class _ConvNd(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         params = self._parameters
-        return self._conv_forward(input, params["weight"], params["bias"])
+        if "weight" in params and "bias" in params:
+            return self._conv_forward(input, params["weight"], params["bias"])
+        return self._conv_forward(input, self.weight, self.bias)  # reparameterized (prune)
 
     def extra_repr(self) -> str:
         s = (

@@ -94,7 +94,9 @@ class Linear(Module):
         # one dict read instead of two attribute misses: ``self.weight`` goes through
         # Module.__getattr__ after a failed lookup (~0.45 µs each, as in PyTorch)
         params = self._parameters
-        return F.linear(input, params["weight"], params["bias"])
+        if "weight" in params and "bias" in params:
+            return F.linear(input, params["weight"], params["bias"])
+        return F.linear(input, self.weight, self.bias)  # reparameterized (nn.utils.prune)
 
     def extra_repr(self) -> str:
         return (

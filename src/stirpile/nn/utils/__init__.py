@@ -1,7 +1,7 @@
 """Helpers for training: gradient clipping, flat parameter vectors, and ``rnn`` (padding and
 packing batches of sequences)."""
 
-from . import rnn
+from . import prune, rnn
 from .clip_grad import clip_grad_norm_, clip_grad_value_, get_total_norm
 from .convert_parameters import parameters_to_vector, vector_to_parameters
 
@@ -10,6 +10,7 @@ __all__ = [
     "clip_grad_value_",
     "get_total_norm",
     "parameters_to_vector",
+    "prune",
     "rnn",
     "vector_to_parameters",
 ]
