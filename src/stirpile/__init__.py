@@ -206,3 +206,5 @@ __all__ += ["bfloat16", "linalg", "return_types"]
 from . import nn, utils  # noqa: E402
 
 __all__ += ["nn", "utils"]
+from . import onnx as onnx  # noqa: E402  (export; the onnx package is imported lazily)
+from . import viz as viz  # noqa: E402  (graph drawings; graphviz is imported only to render)
