@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import median, pin_threads, table
+from _common import median, pin_threads, rss, table
 
 CONFIGS = {
     "A": ([784, 128, 10], 64),
@@ -261,18 +261,11 @@ def memory_child(fw, cfg):
     sizes, batch = CONFIGS[cfg]
     x, y = make_data(batch, 8)
     step, _ = RUNNERS[fw](sizes, x, y)
-
-    def status(key):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(key):
-                return int(line.split()[1]) * 1024
-        return 0
-
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to now
-    before = status("VmRSS")  # model and data are built; gradients and momentum are not
+    before = rss()  # model and data are built; gradients and momentum are not
     for i in range(20):
         step(i % len(x))
-    print(json.dumps({"peak_mb": (status("VmHWM") - before) / 2**20,
+    print(json.dumps({"peak_mb": (rss("VmHWM") - before) / 2**20,
                       "rss_mb": before / 2**20}))  # fmt: skip
 
 

@@ -63,6 +63,22 @@ def train_classifier(model: Any, optimizer: Any, data: dict[str, Any], epochs: i
             "test_loss": history["val_loss"], "test_acc": history["val_acc"]}  # fmt: skip
 
 
+def model_scores(model: Any, x: Any, batch: int | None = None) -> np.ndarray:
+    """``model``'s outputs on the rows of ``x`` (an array or a tensor) as an array, in
+    batches of ``batch`` rows (all at once by default), with no graph recorded."""
+    import stirpile
+
+    step = max(len(x) if batch is None else batch, 1)
+    with stirpile.no_grad():
+        return np.concatenate([model(stirpile.as_tensor(x[i : i + step])).numpy()
+                               for i in range(0, len(x), step)])  # fmt: skip
+
+
+def model_accuracy(model: Any, x: Any, y: Any, batch: int | None = None) -> float:
+    """Fraction of the rows of ``x`` whose largest output of ``model`` is at ``y``."""
+    return float((model_scores(model, x, batch).argmax(1) == np.asarray(y)).mean())
+
+
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A GitHub markdown table; floats get 4 significant digits."""
 

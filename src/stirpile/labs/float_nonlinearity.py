@@ -244,11 +244,9 @@ def set_params(net: Any, params: list[np.ndarray]) -> None:
 
 def predict(net: Any, x: np.ndarray, batch: int = 2000) -> np.ndarray:
     """The net's outputs (float32 array) in batches, without recording."""
-    import stirpile
+    from .common import model_scores
 
-    with stirpile.no_grad():
-        return np.concatenate([net(stirpile.tensor(x[i : i + batch])).numpy()
-                               for i in range(0, len(x), batch)])  # fmt: skip
+    return model_scores(net, x, batch)
 
 
 def accuracy(net: Any, x: np.ndarray, y: np.ndarray) -> float:

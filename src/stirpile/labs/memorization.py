@@ -74,10 +74,9 @@ def corrupt_labels(labels: np.ndarray, p: float, seed: int = 0,
 
 def accuracy(model: Any, x: Any, y: np.ndarray) -> float:
     """Fraction of rows of ``x`` whose argmax score equals ``y`` (no graph built)."""
-    import stirpile
+    from .common import model_accuracy
 
-    with stirpile.no_grad():
-        return float((model(x).argmax(1).numpy() == y).mean())
+    return model_accuracy(model, x, y)
 
 
 def fit(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,

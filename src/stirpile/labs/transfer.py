@@ -69,9 +69,7 @@ def make_body() -> nn.Sequential:
 
 def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
     """Fraction of ``x`` that ``model`` (logits) classifies as ``y``."""
-    with stirpile.no_grad():
-        pred = model(stirpile.tensor(x)).argmax(1).numpy()
-    return float((pred == y).mean())
+    return common.model_accuracy(model, x, y)
 
 
 def fit(model: nn.Module, x: np.ndarray, y: np.ndarray, steps: int, batch: int, seed: int,

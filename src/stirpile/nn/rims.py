@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from .. import creation
+from ..ops.rnn import gru_update, lstm_update
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -161,14 +162,8 @@ class RIMs(Module):
         gi = a @ self.weight_ih + self.bias_ih
         gh = h @ self.weight_hh + self.bias_hh
         if self.cell == "lstm":
-            i, f, g, o = (gi + gh).chunk(4, -1)
-            c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-            return o.sigmoid() * c.tanh(), c
-        ir, iz, in_ = gi.chunk(3, -1)
-        hr, hz, hn = gh.chunk(3, -1)
-        r, z = (ir + hr).sigmoid(), (iz + hz).sigmoid()
-        n = (in_ + r * hn).tanh()
-        return (1 - z) * n + z * h, None
+            return lstm_update(gi + gh, c)
+        return gru_update(gi, gh, h), None
 
     def _talk(self, h: Tensor) -> Tensor:
         """Step 4: multi-head attention among the units, added to each unit's state."""

@@ -65,9 +65,7 @@ def rnn_cell(x: Any, h: Any, w_ih: Any, w_hh: Any, b_ih: Any = None, b_hh: Any =
 def lstm_cell(x: Any, h: Any, c: Any, w_ih: Any, w_hh: Any, b_ih: Any = None,
               b_hh: Any = None, w_hr: Any = None) -> tuple[Any, Any]:  # fmt: skip
     """One LSTM step on tensors: ``(h', c')`` (gates i, f, g, o)."""
-    i, f, g, o = _add_linear(x, h, w_ih, w_hh, b_ih, b_hh).chunk(4, -1)
-    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-    h = o.sigmoid() * c.tanh()
+    h, c = lstm_update(_add_linear(x, h, w_ih, w_hh, b_ih, b_hh), c)
     if w_hr is not None:
         h = _linear(h, w_hr)
     return h, c
@@ -75,8 +73,22 @@ def lstm_cell(x: Any, h: Any, c: Any, w_ih: Any, w_hh: Any, b_ih: Any = None,
 
 def gru_cell(x: Any, h: Any, w_ih: Any, w_hh: Any, b_ih: Any = None, b_hh: Any = None) -> Any:
     """One GRU step on tensors (gates r, z, n; ``r`` applied to ``W_hn h + b_hn``)."""
-    xr, xz, xn = _linear(x, w_ih, b_ih).chunk(3, -1)
-    hr, hz, hn = _linear(h, w_hh, b_hh).chunk(3, -1)
+    return gru_update(_linear(x, w_ih, b_ih), _linear(h, w_hh, b_hh), h)
+
+
+def lstm_update(gates: Any, c: Any) -> tuple[Any, Any]:
+    """The LSTM's gating from its pre-activations ``gates`` (i, f, g, o along the last
+    axis) and the cell ``c``: ``(h', c')``. Shared with :class:`~stirpile.nn.RIMs`."""
+    i, f, g, o = gates.chunk(4, -1)
+    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    return o.sigmoid() * c.tanh(), c
+
+
+def gru_update(gi: Any, gh: Any, h: Any) -> Any:
+    """The GRU's gating from the input's and the state's pre-activations ``gi``, ``gh``
+    (r, z, n along the last axis): ``h'``. Shared with :class:`~stirpile.nn.RIMs`."""
+    xr, xz, xn = gi.chunk(3, -1)
+    hr, hz, hn = gh.chunk(3, -1)
     r, z = (xr + hr).sigmoid(), (xz + hz).sigmoid()
     n = (xn + r * hn).tanh()
     return n + z * (h - n)  # (1 − z) n + z h
