@@ -206,5 +206,6 @@ __all__ += ["bfloat16", "linalg", "return_types"]
 from . import nn, utils  # noqa: E402
 
 __all__ += ["nn", "utils"]
+from . import distributed as distributed  # noqa: E402  (MPI; mpi4py is imported only to start)
 from . import onnx as onnx  # noqa: E402  (export; the onnx package is imported lazily)
 from . import viz as viz  # noqa: E402  (graph drawings; graphviz is imported only to render)

@@ -188,12 +188,14 @@ def build(cfg: dict[str, Any], image_shape: tuple, n_classes: int, steps_per_epo
 def cmd_train(args: argparse.Namespace) -> int:
     import stirpile
 
-    from .data import DataLoader, TensorDataset
+    from .data import DataLoader, DistributedSampler, TensorDataset
     from .data.transforms import RandomAffine
     from .io import atomic_write
+    from .nn.parallel import DistributedDataParallel
     from .train import Checkpoint, ProgressBar, Trainer, confusion_matrix, plots
 
     cfg = _config(args)
+    rank, world = _start_distributed(args.distributed)
     dataset, data_dir, resume_dir = args.dataset, args.data_dir, None
     if args.resume is not None:  # continue the exact run: its own config, not today's flags
         cfg, old_meta = _resume_config(args.resume)
@@ -201,7 +203,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         data_dir = data_dir or old_meta.get("data_dir")
         resume_dir = Path(args.resume).resolve().parent
     if args.out:  # an unusable --out is an error before any data is read
-        check_out_dir(Path(args.out))
+        _on_rank0(lambda: check_out_dir(Path(args.out)), world)
     data = load_data(dataset, data_dir, verify=not args.no_verify)
     if data["name"] == "digits" and args.resume is None:  # a recipe suited to 8x8 images
         cfg = digits_recipe(cfg, DEFAULTS)
@@ -210,13 +212,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         out = resume_dir if resume_dir is not None else Path("runs") / data["name"]
     resuming_here = resume_dir is not None and out.resolve() == resume_dir
-    out = claim_out_dir(out, args.overwrite or resuming_here)
+    # rank 0 alone writes the run's files
+    out = _on_rank0(lambda: claim_out_dir(out, args.overwrite or resuming_here), world)
     stirpile.manual_seed(cfg["seed"])
     train_ds = TensorDataset(data["x_train"], data["y_train"])
     test_ds = TensorDataset(data["x_test"], data["y_test"])
-    loader = DataLoader(train_ds, batch_size=cfg["batch_size"], shuffle=True, generator=cfg["seed"])
+    sampler = None
+    if world > 1:  # each process reads its own shard of every epoch
+        sampler = DistributedSampler(train_ds, world, rank, seed=cfg["seed"])
+    loader = DataLoader(train_ds, batch_size=cfg["batch_size"], shuffle=sampler is None,
+                        sampler=sampler, generator=cfg["seed"])  # fmt: skip
     test_loader = DataLoader(test_ds, batch_size=1000)
     model, opt, sched = build(cfg, data["image_shape"], data["classes"], len(loader))
+    net = model
+    if world > 1:  # the same initial weights everywhere (rank 0's), gradients averaged
+        net = DistributedDataParallel(model)
+        stirpile.manual_seed(cfg["seed"] + 7919 * rank)  # each rank its own dropout masks
     augment = None
     if cfg["augment"]:
         augment = RandomAffine(
@@ -224,19 +235,28 @@ def cmd_train(args: argparse.Namespace) -> int:
             translate=(0.1, 0.1),
             scale=(0.9, 1.1),
             image_shape=data["image_shape"],
-            generator=cfg["seed"] + 1,
+            generator=cfg["seed"] + 1 + rank,
         )
-    trainer = Trainer(model, opt, scheduler=sched, augment=augment, out_dir=out,
-                      callbacks=[ProgressBar(), Checkpoint(out)])  # fmt: skip
+    lead = rank == 0  # the progress bar, the log and every file are rank 0's
+    trainer = Trainer(net, opt, scheduler=sched, augment=augment, out_dir=out if lead else None,
+                      callbacks=[ProgressBar(), Checkpoint(out)] if lead else [],
+                      log=print if lead else None)  # fmt: skip
     cfg["dataset"] = data["name"]
     trainer.meta = {"config": cfg, "image_shape": list(data["image_shape"]),
                     "classes": data["classes"],
                     "data_dir": str(Path(data_dir).resolve()) if data_dir else None}  # fmt: skip
-    print(f"training {_describe(model)} on {data['label']}: {len(train_ds):,} train / "
-          f"{len(test_ds):,} test images, {cfg['epochs']} epochs -> {out}/")  # fmt: skip
+    processes = ""
+    if world > 1:
+        processes = (f", {world} processes x batch {cfg['batch_size']} = batch "
+                     f"{world * cfg['batch_size']}")  # fmt: skip
+    trainer.log(f"training {_describe(model)} on {data['label']}: {len(train_ds):,} train / "
+                f"{len(test_ds):,} test images, {cfg['epochs']} epochs{processes} "
+                f"-> {out}/")  # fmt: skip
     t0 = time.perf_counter()
     history = trainer.fit(loader, cfg["epochs"], test_loader, resume=args.resume)
     seconds = time.perf_counter() - t0
+    if not lead:
+        return 0
     stirpile.save({"model": model.state_dict(), "meta": trainer.meta}, out / "model.ckpt")
 
     pred, _ = _predict(model, data["x_test"])
@@ -275,6 +295,39 @@ def cmd_train(args: argparse.Namespace) -> int:
         ]
     )
     return 0
+
+
+def _start_distributed(on: bool) -> tuple[int, int]:
+    """``(rank, world size)``: ``(0, 1)`` unless ``--distributed``, then MPI's."""
+    if not on:
+        return 0, 1
+    from . import distributed as dist
+
+    try:
+        dist.init_process_group("mpi")
+    except RuntimeError as e:
+        raise CLIError(str(e)) from None
+    return dist.get_rank(), dist.get_world_size()
+
+
+def _on_rank0(fn: Any, world: int) -> Any:
+    """``fn()`` on rank 0 only; its result, or its error, reaches every rank (so that all
+    of them stop together, with the same message)."""
+    if world == 1:
+        return fn()
+    from . import distributed as dist
+
+    outcome: list = [None]
+    if dist.get_rank() == 0:
+        try:
+            outcome = [("ok", fn())]
+        except CLIError as e:
+            outcome = [("error", str(e))]
+    dist.broadcast_object_list(outcome, src=0)
+    kind, value = outcome[0]
+    if kind == "error":
+        raise CLIError(value)
+    return value
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -538,6 +591,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=int, default=1,
                    help="BLAS threads (default 1: small MLPs gain little from more, and a "
                         "busy machine can make multithreaded BLAS much slower)")  # fmt: skip
+    t.add_argument("--distributed", action="store_true",
+                   help="data-parallel over the processes of `mpiexec -n K` (--batch-size is "
+                        "per process; needs stirpile[distributed])")  # fmt: skip
     t.set_defaults(func=cmd_train)
     e = sub.add_parser("evaluate", help="test accuracy of a checkpoint")
     e.add_argument("checkpoint")
@@ -566,6 +622,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    code = _main(argv)
+    from . import distributed as dist
+
+    if code and dist.is_initialized() and dist.get_world_size() > 1:
+        # a rank that stops must stop them all: the others would wait for it forever
+        dist._world.MPI.COMM_WORLD.Abort(code)
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
     from .data.datasets import DownloadError, IDXError
     from .io import CheckpointError
 

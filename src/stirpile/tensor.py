@@ -409,6 +409,20 @@ class Tensor(InPlaceMethods):
         hooks.append(hook)
         return _HookHandle(hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> Any:
+        """Call ``hook(self)`` right after this leaf's ``.grad`` has been accumulated in a
+        backward pass (as soon as its last gradient arrives, while the rest of the graph is
+        still being walked). Returns a handle with ``remove()``."""
+        if self._node is not None:
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors"
+            )
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require grad")
+        hooks = _engine.add_post_hook(self, hook)
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
+
     def backward(
         self,
         gradient: Tensor | None = None,

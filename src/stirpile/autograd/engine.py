@@ -33,6 +33,7 @@ built-in ops are not (that would cost on every node).
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections.abc import Sequence
 from heapq import heappop, heappush
 from typing import Any
@@ -195,6 +196,11 @@ def run_backward(
     # a warning); the user's error state comes back around hooks and Function.backward
     user = quiet.state.get()
     token = quiet.state.set(quiet.IGNORE)
+    # arrays a leaf may keep as its .grad without a copy: fresh ones, given to no one
+    # else (not the caller's grad_outputs, not another leaf, not a view)
+    handed = set(map(id, grad_outputs))
+    # leaves with post-accumulate hooks -> how many gradients they will receive
+    early = _leaf_fan_in(outputs) if post_hooks and inputs is None else None
     consumer = 1 << 62  # the sequence number of the node whose inputs are delivered (an int:
     # comparing ints is cheaper than comparing an int with float("inf"))
     try:
@@ -205,7 +211,12 @@ def run_backward(
                 node = t._node
                 if node is None:  # a leaf: summed into a new array, never into a stored one
                     prev = leaves.get(t)
-                    leaves[t] = g if prev is None else prev + g
+                    leaves[t] = g = g if prev is None else prev + g
+                    if early and t in early:  # its last gradient: finish it now (see post_hooks)
+                        early[t] -= 1
+                        if not early[t]:
+                            del leaves[t]
+                            _finish_leaf(t, g, create_graph, handed, user)
                     continue
                 i = t._idx
                 if node.seq > consumer:  # rebased by an in-place op after the consumer used it
@@ -253,25 +264,19 @@ def run_backward(
             edges = zip(ins, needs, result)
             consumer = node.seq
 
-        # arrays a leaf may keep as its .grad without a copy: fresh ones, given to no one
-        # else (not the caller's grad_outputs, not another leaf, not a view)
-        handed = set(map(id, grad_outputs))
         for leaf, g in leaves.items():
-            if leaf._hooks:
-                g = _run_hooks(leaf._hooks, g, create_graph, user)
-                owned = False
-            else:
-                owned = type(g) is B.ndarray and g.base is None and id(g) not in handed
             if wanted:
+                if leaf._hooks:
+                    g = _run_hooks(leaf._hooks, g, create_graph, user)
                 for k in wanted.get(leaf, ()):
                     captured[k] = g
-            elif leaf.requires_grad:
-                if owned and leaf.grad is None:  # the common case: .grad is the array itself
-                    leaf.grad = Tensor._make(g)
-                else:
-                    _accumulate_leaf(leaf, g, create_graph, owned)
-                handed.add(id(g))
+            else:
+                _finish_leaf(leaf, g, create_graph, handed, user)
+        if inputs is None:
+            while callbacks:  # queued during this backward (DistributedDataParallel's wait)
+                callbacks.pop(0)()
     finally:
+        callbacks.clear()
         grad_mode._enabled = was_enabled
         quiet.state.reset(token)
     return captured if inputs is not None else None
@@ -315,6 +320,88 @@ def position_at(t: Any, seq: int) -> tuple:
     while node is not None and node.seq > seq:
         node, idx = node.replaced
     return node, idx
+
+
+def _finish_leaf(leaf: Any, g: Any, create_graph: bool, handed: set, user: Any) -> None:
+    """A leaf's complete gradient: its tensor hooks, then ``.grad``, then its
+    post-accumulate-grad hooks."""
+    if leaf._hooks:
+        g = _run_hooks(leaf._hooks, g, create_graph, user)
+        owned = False
+    else:
+        owned = type(g) is B.ndarray and g.base is None and id(g) not in handed
+    if not leaf.requires_grad:
+        return
+    if owned and leaf.grad is None:  # the common case: .grad is the array itself
+        leaf.grad = Tensor._make(g)
+    else:
+        _accumulate_leaf(leaf, g, create_graph, owned)
+    handed.add(id(g))
+    entry = post_hooks.get(id(leaf)) if post_hooks else None
+    if entry and entry[1]:
+        hooks = entry[1]
+        token = quiet.enter(user)
+        try:
+            for hook in list(hooks):
+                hook(leaf)
+        finally:
+            quiet.leave(token)
+
+
+# Post-accumulate-grad hooks (``Tensor.register_post_accumulate_grad_hook``): leaf -> hooks.
+# A leaf that has them gets its ``.grad`` as soon as its last gradient arrives, in the middle
+# of the walk (DistributedDataParallel starts reducing a bucket there), not at the end.
+# Keyed by id (a WeakKeyDictionary would compare tensors with ``==``, which is elementwise).
+post_hooks: dict[int, tuple] = {}  # id(leaf) -> (weak reference to it, [hook, ...])
+
+
+def add_post_hook(leaf: Any, hook: Any) -> list:
+    """Register ``hook(leaf)`` to run after ``leaf.grad`` is accumulated; returns the list
+    that holds it (for a removable handle)."""
+    key = id(leaf)
+    if key not in post_hooks:
+        post_hooks[key] = (weakref.ref(leaf, lambda _, d=post_hooks: d.pop(key, None)), [])
+    return post_hooks[key][1]
+
+
+# Functions to call once the current backward has finished (``queue_callback``).
+callbacks: list = []
+
+
+def queue_callback(fn: Any) -> None:
+    """Call ``fn()`` when the running backward pass ends (PyTorch's
+    ``Variable._execution_engine.queue_callback``)."""
+    callbacks.append(fn)
+
+
+def _leaf_fan_in(outputs: Sequence[Any]) -> dict:
+    """For each leaf with post-accumulate hooks, the number of graph edges that will bring it
+    a gradient from ``outputs`` (a walk of the graph before the backward)."""
+    count: dict = {}
+    seen: set = set()
+    stack = []
+    for t in outputs:
+        if t._node is None:
+            if id(t) in post_hooks:
+                count[t] = count.get(t, 0) + 1
+        else:
+            stack.append(t._node)
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        for t, needs in zip(node.inputs, node.needs_input_grad):
+            if not needs:
+                continue
+            if t._node is None:
+                if id(t) in post_hooks:
+                    count[t] = count.get(t, 0) + 1
+            else:
+                parent, _ = position_at(t, node.seq) if t._node.seq > node.seq else (t._node, 0)
+                if parent is not None:
+                    stack.append(parent)
+    return count
 
 
 def _accumulate_leaf(leaf: Any, g: Any, create_graph: bool, owned: bool = False) -> None:

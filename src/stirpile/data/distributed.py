@@ -1,6 +1,6 @@
 """``DistributedSampler``: each of ``num_replicas`` processes reads its own share of a
-dataset (``torch.utils.data.distributed``). stirpile has no process groups, so
-``num_replicas`` and ``rank`` must be given."""
+dataset (``torch.utils.data.distributed``). ``num_replicas`` and ``rank`` default to the
+world size and rank of ``stirpile.distributed``'s process group."""
 
 from __future__ import annotations
 
@@ -25,7 +25,12 @@ class DistributedSampler(Sampler[int]):
     def __init__(self, dataset: Sized, num_replicas: int | None = None, rank: int | None = None,
                  shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:  # fmt: skip
         if num_replicas is None or rank is None:
-            raise RuntimeError("Requires distributed package to be available")
+            from .. import distributed as dist
+
+            if not dist.is_available():
+                raise RuntimeError("Requires distributed package to be available")
+            num_replicas = dist.get_world_size() if num_replicas is None else num_replicas
+            rank = dist.get_rank() if rank is None else rank
         if rank >= num_replicas or rank < 0:
             raise ValueError(
                 f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]"

@@ -12,7 +12,7 @@ containers, layers, activations, losses, ``functional`` (``F``), ``init`` and ``
 (128, 784)
 """
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .activation import (
     APL,
     CELU,
@@ -187,5 +187,6 @@ __all__ = [
     "Unfold",
     "functional",
     "init",
+    "parallel",
     "utils",
 ]

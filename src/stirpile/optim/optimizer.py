@@ -69,6 +69,15 @@ class Optimizer:
         for group in groups:
             self.add_param_group(group)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A pickled (or deep-copied) optimizer must not bring its flat buffers: NumPy copies
+        # each parameter's view on its own, so the copy's parameters would no longer be views
+        # of the copy's buffer and its steps would change nothing. They are rebuilt at the
+        # next step from the parameters' values.
+        state = self.__dict__.copy()
+        state["_flat"] = {}
+        return state
+
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
         for i, group in enumerate(self.param_groups):

@@ -120,6 +120,9 @@ class Trainer:
         self.running_loss = 0.0
         self.running_acc: float | None = 0.0  # None where accuracy means nothing
         self._train_loader: Any = None
+        # data-parallel: the replicas' metrics are summed over ranks, and the state saved is
+        # the wrapped model's (a checkpoint resumes with or without DistributedDataParallel)
+        self.world_size = _world_size(model)
 
     def log(self, msg: str) -> None:
         if self._log is not None:
@@ -146,8 +149,10 @@ class Trainer:
             seen += n
             self.running_loss = total_loss / seen
             self.running_acc = None if correct is None else correct / seen
-            for cb in self.callbacks:
-                cb.on_batch_end(self, self.running_loss, n)
+            for cb in self.callbacks:  # (samples of every rank: the bar counts the epoch's)
+                cb.on_batch_end(self, self.running_loss, n * self.world_size)
+        if self.world_size > 1:
+            total_loss, correct, seen = _sum_over_ranks(total_loss, correct, seen)
         return _metrics("train_", total_loss, correct, seen)
 
     def evaluate(self, loader: Iterable) -> dict[str, float]:
@@ -183,6 +188,9 @@ class Trainer:
             self.epoch += 1
             for cb in self.callbacks:
                 cb.on_epoch_begin(self)
+            sampler = getattr(train_loader, "sampler", None)
+            if hasattr(sampler, "set_epoch"):  # DistributedSampler: a new order every epoch
+                sampler.set_epoch(self.epoch - 1)
             t0 = time.perf_counter()
             row: dict[str, Any] = {"epoch": self.epoch, **self.train_epoch(train_loader)}
             seconds = time.perf_counter() - t0
@@ -210,7 +218,7 @@ class Trainer:
     def state_dict(self) -> dict[str, Any]:
         gens = _generators(self._train_loader, self.augment)
         return {
-            "model": self.model.state_dict(),
+            "model": _unwrap(self.model).state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "epoch": self.epoch,
@@ -244,7 +252,7 @@ class Trainer:
                 f"{path}: not a training checkpoint (missing {sorted(missing)}); resume from "
                 "the last.ckpt that the Checkpoint callback writes"
             )
-        self.model.load_state_dict(state["model"])
+        _unwrap(self.model).load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state.get("scheduler") is not None:
             self.scheduler.load_state_dict(state["scheduler"])
@@ -271,6 +279,32 @@ class Trainer:
             cb_state = states.pop(0) if states else None
             if cb_state is not None and hasattr(cb, "load_state_dict"):
                 cb.load_state_dict(cb_state)
+
+
+def _unwrap(model: Any) -> Any:
+    """The model inside a ``DistributedDataParallel``, or ``model``."""
+    from ..nn.parallel import DistributedDataParallel
+
+    return model.module if isinstance(model, DistributedDataParallel) else model
+
+
+def _world_size(model: Any) -> int:
+    if _unwrap(model) is model:
+        return 1
+    from .. import distributed
+
+    return distributed.get_world_size()
+
+
+def _sum_over_ranks(total_loss: float, correct: int | None, seen: int) -> tuple:
+    """An epoch's loss sum, correct count and sample count, summed over all ranks."""
+    from .. import distributed
+    from ..creation import tensor
+
+    sums = tensor([total_loss, -1.0 if correct is None else correct, seen], dtype=B.float64)
+    distributed.all_reduce(sums)
+    total, right, n = sums.tolist()
+    return total, None if correct is None else int(right), int(n)
 
 
 def _none() -> None:

@@ -1,0 +1,5 @@
+"""``stirpile.nn.parallel``: :class:`DistributedDataParallel`."""
+
+from .distributed import DistributedDataParallel
+
+__all__ = ["DistributedDataParallel"]
