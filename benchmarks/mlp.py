@@ -69,9 +69,9 @@ def init_weights(sizes, seed=0):
 
 
 # -- contenders: each returns (train_step(i), infer(i)) ---------------------------------
-def stirpile_runner(sizes, x, y, package="stirpile"):
+def stirpile_runner(sizes, x, y, package="stirpile", compiled=False):
     """``package`` names the stirpile to run (``compare.py`` loads an older version
-    under another name)."""
+    under another name); ``compiled``: the step through ``stirpile.compile``."""
     import importlib
 
     stirpile = importlib.import_module(package)
@@ -90,20 +90,40 @@ def stirpile_runner(sizes, x, y, package="stirpile"):
     xs = [stirpile.from_numpy(b) for b in x]
     ys = [stirpile.from_numpy(b) for b in y]
 
-    def step(i):
-        loss = F.cross_entropy(model(xs[i]), ys[i])
+    return _step_fns(stirpile, F, model, opt, xs, ys, compiled)
+
+
+def _step_fns(lib, F, model, opt, xs, ys, compiled):
+    """``(step(i), infer(i))`` for ``lib`` (stirpile or torch), through ``lib.compile`` if
+    ``compiled``."""
+
+    def train(xb, yb):
+        loss = F.cross_entropy(model(xb), yb)
         opt.zero_grad()
         loss.backward()
         opt.step()
 
+    def forward(xb):
+        with lib.no_grad():
+            return model(xb)
+
+    fn = lib.compile(train) if compiled else train
+    infer_fn = lib.compile(forward) if compiled else forward
+
+    def step(i):
+        fn(xs[i], ys[i])
+
     def infer(i):
-        with stirpile.no_grad():
-            model(xs[i])
+        infer_fn(xs[i])
 
     return step, infer
 
 
-def torch_runner(sizes, x, y):
+def stirpile_compiled_runner(sizes, x, y):
+    return stirpile_runner(sizes, x, y, compiled=True)
+
+
+def torch_runner(sizes, x, y, compiled=False):
     import torch
 
     layers = []
@@ -118,17 +138,11 @@ def torch_runner(sizes, x, y):
     xs = [torch.from_numpy(b) for b in x]
     ys = [torch.from_numpy(b) for b in y]
 
-    def step(i):
-        loss = torch.nn.functional.cross_entropy(model(xs[i]), ys[i])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    return _step_fns(torch, torch.nn.functional, model, opt, xs, ys, compiled)
 
-    def infer(i):
-        with torch.no_grad():
-            model(xs[i])
 
-    return step, infer
+def torch_compiled_runner(sizes, x, y):
+    return torch_runner(sizes, x, y, compiled=True)
 
 
 def numpy_runner(sizes, x, y):
@@ -222,12 +236,17 @@ RUNNERS = {"stirpile": stirpile_runner, "torch": torch_runner, "numpy": numpy_ru
            "matmul": matmul_runner}  # fmt: skip
 
 
-def measure(name, cfg, repeats, inference, min_time=0.15):
+COMPILED = {"stirpile": stirpile_runner, "stirpile compiled": stirpile_compiled_runner,
+            "torch": torch_runner, "torch.compile": torch_compiled_runner,
+            "numpy": numpy_runner, "matmul": matmul_runner}  # fmt: skip
+
+
+def measure(name, cfg, repeats, inference, min_time=0.15, runners=RUNNERS):
     """Interleaved timing of every available contender on one config."""
     sizes, batch = CONFIGS[cfg]
     x, y = make_data(batch)
     fns = {}
-    for fw, make in RUNNERS.items():
+    for fw, make in runners.items():
         try:
             step, infer = make(sizes, x, y)
         except ImportError:
@@ -276,6 +295,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--inference", action="store_true")
     ap.add_argument("--memory", action="store_true")
+    ap.add_argument("--compile", action="store_true",
+                    help="also stirpile.compile and torch.compile (slow to compile)")  # fmt: skip
     ap.add_argument("--memory-child", nargs=2, metavar=("FW", "CFG"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     pin_threads(args.threads)
@@ -289,12 +310,13 @@ def main() -> None:
     except ImportError:
         pass
     rows = []
+    runners = COMPILED if args.compile else RUNNERS
     for cfg in args.configs:
-        rates = measure(cfg, cfg, args.repeats, args.inference)
+        rates = measure(cfg, cfg, args.repeats, args.inference, runners=runners)
         med = {fw: median(r) for fw, r in rates.items()}
         sizes, batch = CONFIGS[cfg]
         row = [f"{cfg} {'-'.join(map(str, sizes))}, b{batch}"]
-        for fw in RUNNERS:
+        for fw in runners:
             if fw in rates:
                 row.append(f"{med[fw] / 1e3:,.1f}k ({min(rates[fw]) / 1e3:.0f}–"
                            f"{max(rates[fw]) / 1e3:.0f})")  # fmt: skip
@@ -302,13 +324,21 @@ def main() -> None:
                 row.append("–")
         row.append(f"{med['stirpile'] / med['torch']:.2f}" if "torch" in med else "–")
         row.append(f"{med['stirpile'] / med['numpy']:.2f}")
+        if args.compile:
+            ours = med["stirpile compiled"]
+            row.append(f"{ours / med['stirpile']:.2f}")
+            row.append(f"{ours / med['torch']:.2f}" if "torch" in med else "–")
+            row.append(f"{ours / med['matmul']:.2f}")
         rows.append(row)
         print(f"config {cfg} done", file=sys.stderr)
     what = "inference (no_grad forward)" if args.inference else "training steps"
     print(f"{what}, samples/s, median (min–max) of {args.repeats} interleaved repeats, "
           f"{args.threads} thread(s)")  # fmt: skip
-    print(table(["config", "stirpile", "torch", "numpy floor", "matmul only",
-                 "stirpile/torch", "stirpile/numpy"], rows))  # fmt: skip
+    names = {"numpy": "numpy floor", "matmul": "matmul only"}
+    ratios = ["stirpile/torch", "stirpile/numpy"]
+    if args.compile:
+        ratios += ["compiled/eager", "compiled/torch", "compiled/matmul"]
+    print(table(["config", *(names.get(fw, fw) for fw in runners), *ratios], rows))
     if args.memory:
         mem_rows = []
         for cfg in args.configs:

@@ -207,5 +207,7 @@ from . import nn, utils  # noqa: E402
 
 __all__ += ["nn", "utils"]
 from . import distributed as distributed  # noqa: E402  (MPI; mpi4py is imported only to start)
+from . import jit as jit  # noqa: E402  (stirpile.compile: record a step, replay it)
 from . import onnx as onnx  # noqa: E402  (export; the onnx package is imported lazily)
 from . import viz as viz  # noqa: E402  (graph drawings; graphviz is imported only to render)
+from .jit import compile as compile  # noqa: E402

@@ -240,7 +240,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     lead = rank == 0  # the progress bar, the log and every file are rank 0's
     trainer = Trainer(net, opt, scheduler=sched, augment=augment, out_dir=out if lead else None,
                       callbacks=[ProgressBar(), Checkpoint(out)] if lead else [],
-                      log=print if lead else None)  # fmt: skip
+                      log=print if lead else None, compile=args.compile)  # fmt: skip
     cfg["dataset"] = data["name"]
     trainer.meta = {"config": cfg, "image_shape": list(data["image_shape"]),
                     "classes": data["classes"],
@@ -591,6 +591,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=int, default=1,
                    help="BLAS threads (default 1: small MLPs gain little from more, and a "
                         "busy machine can make multithreaded BLAS much slower)")  # fmt: skip
+    t.add_argument("--compile", action="store_true",
+                   help="record the training step, then replay it (stirpile.compile)")  # fmt: skip
     t.add_argument("--distributed", action="store_true",
                    help="data-parallel over the processes of `mpiexec -n K` (--batch-size is "
                         "per process; needs stirpile[distributed])")  # fmt: skip

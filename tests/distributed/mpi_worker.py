@@ -93,6 +93,25 @@ def equivalence(st, dist, out: str) -> None:
     other = [None] * k
     dist.all_gather_object(other, found["nosync_local"])
     found["nosync_local_other"] = other[1 - rank] if k == 2 else other[0]
+    # stirpile.compile on a DDP step: it must run eagerly (communication is not replayed)
+    local, ref = _model(st), _model(st)
+    ddp = st.nn.parallel.DistributedDataParallel(local)
+    opt, ref_opt = _optimizer(st, "sgd", ddp.parameters()), _optimizer(st, "sgd", ref.parameters())
+
+    @st.compile
+    def step(xb, yb):
+        opt.zero_grad()
+        st.nn.functional.cross_entropy(ddp(xb), yb).backward()
+        opt.step()
+
+    for s in range(4):
+        xs, ys = x[s * k * b : (s + 1) * k * b], y[s * k * b : (s + 1) * k * b]
+        step(st.tensor(xs[rank * b : (rank + 1) * b]), st.tensor(ys[rank * b : (rank + 1) * b]))
+        ref_opt.zero_grad()
+        st.nn.functional.cross_entropy(ref(st.tensor(xs)), st.tensor(ys)).backward()
+        ref_opt.step()
+    found["compiled_ddp"], found["compiled_ref"] = _flat(local), _flat(ref)
+    found["compiled_replays"] = np.array(step.replays)
     if rank == 0:
         np.savez(os.path.join(out, "equivalence.npz"), **found)
 

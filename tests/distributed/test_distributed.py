@@ -91,6 +91,12 @@ def test_no_sync_accumulation_matches_the_large_batch(equivalence):
     assert np.abs(equivalence["nosync_local"] - equivalence["nosync_local_other"]).max() > 1e-3
 
 
+def test_a_compiled_ddp_step_runs_eagerly_and_stays_correct(equivalence):
+    assert int(equivalence["compiled_replays"]) == 0
+    np.testing.assert_allclose(equivalence["compiled_ddp"], equivalence["compiled_ref"],
+                               rtol=1e-5, atol=2e-6)  # fmt: skip
+
+
 def test_collectives_and_sampler(tmp_path):
     _worker("collectives", tmp_path)
     r = json.loads((tmp_path / "collectives.json").read_text())

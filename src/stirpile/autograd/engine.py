@@ -176,6 +176,8 @@ def run_backward(
     created after the nodes of its inputs, so when it comes out of the heap every
     node that uses its outputs has already sent its gradient.
     """
+    if recorder is not None:  # stirpile.compile is recording (see jit/record.py)
+        recorder.backward(outputs, grad_outputs, retain_graph, create_graph, inputs)
     pending: dict[Any, list] = {}  # node -> summed gradient of each output
     heap: list[tuple[int, Any]] = []
     leaves: dict[Any, Any] = {}  # leaf tensor -> summed gradient
@@ -364,6 +366,8 @@ def add_post_hook(leaf: Any, hook: Any) -> list:
     return post_hooks[key][1]
 
 
+# The recorder of ``stirpile.compile`` while it records a function (else None).
+recorder: Any = None
 # Functions to call once the current backward has finished (``queue_callback``).
 callbacks: list = []
 

@@ -179,9 +179,27 @@ class Op:
             # PyTorch reports shape errors as RuntimeError; name the op and the shapes
             raise RuntimeError(f"{cls.__name__.lower()}: {e} (input shapes {shapes})") from None
         if node is None:
-            return Tensor._make(out)
-        node.out = out
-        return Tensor._make(out, node)
+            result = Tensor._make(out)
+        else:
+            node.out = out
+            result = Tensor._make(out, node)
+        if recorder is not None:  # stirpile.compile is recording a program (see jit/)
+            recorder.op(cls, args, kwargs, result, node)
+        return result
+
+
+# While ``stirpile.compile`` records a function, the recorder that sees every op (and every
+# ``traced_call``); None the rest of the time, so eager code pays one global lookup per op.
+recorder: Any = None
+
+
+def traced_call(fn: Any, *args: Any) -> Any:
+    """``fn(*arrays)`` for work done on tensors' arrays outside any ``Op`` (drawing a dropout
+    mask, batch statistics and running-average updates): eagerly it is just the call, and
+    ``stirpile.compile`` records it to run again at every replay, on that call's arrays."""
+    if recorder is not None:
+        return recorder.call(fn, args)
+    return fn(*[a._data if isinstance(a, Tensor) else a for a in args])
 
 
 class Function:
@@ -213,6 +231,8 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        if recorder is not None:
+            recorder.unsupported(f"the custom Function {cls.__name__}")
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         ctx = Node(cls, args, needs)
         ctx.is_op = False

@@ -28,7 +28,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import backend as B
+from ..autograd.function import traced_call
 from ..autograd.grad_mode import no_grad
+from ..autograd.version import bump
 from ..functions import one_hot as _one_hot
 from ..functions import where
 from ..ops import loss as loss_ops
@@ -538,8 +540,14 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         return _apply_inplace(input, "dropout_", lambda x: dropout(x, p))
     if p == 1.0:
         return input * 0.0
-    keep = B.rng().random(input.shape) >= p
-    return input * Tensor._make(keep.astype(input.dtype) * (1.0 / (1.0 - p)))
+    mask = traced_call(_dropout_mask, input.shape, input.dtype, p)
+    return input * Tensor._make(mask)
+
+
+def _dropout_mask(shape: tuple, dtype: Any, p: float) -> Any:
+    """``1/(1 − p)`` where an element is kept (probability ``1 − p``), 0 where dropped."""
+    keep = B.rng().random(shape) >= p
+    return keep.astype(dtype) * (1.0 / (1.0 - p))
 
 
 _SELU_SATURATION = _SELU_ALPHA * _SELU_SCALE  # −λα is where SELU saturates: 1.7581…
@@ -611,16 +619,9 @@ def batch_norm(
                 f"Expected more than 1 value per channel when training, got input size "
                 f"{tuple(input.shape)}"
             )
-        mean, var = norm_ops.moments(input._data)
+        stats = traced_call(_batch_stats, input, running_mean, running_var, momentum)
         # one fused op (see ops/norm.py: ~5x faster forward + backward than composed)
-        y = norm_ops.BatchNormTrain.apply(input, weight, bias, eps, stats=(mean, var))
-        with no_grad():
-            if running_mean is not None:
-                running_mean.mul_(1 - momentum).add_(Tensor._make(mean), alpha=momentum)
-            if running_var is not None:
-                unbiased = Tensor._make(var * (n / (n - 1)))
-                running_var.mul_(1 - momentum).add_(unbiased, alpha=momentum)
-        return y
+        return norm_ops.BatchNormTrain.apply(input, weight, bias, eps, stats=stats)
     else:
         if running_mean is None or running_var is None:
             missing = "running_mean" if running_mean is None else "running_var"
@@ -631,6 +632,19 @@ def batch_norm(
     if bias is not None:
         y = y + bias.reshape(shape)
     return y
+
+
+def _batch_stats(x: Any, running_mean: Any, running_var: Any, momentum: float) -> tuple:
+    """The batch's per-channel mean and biased variance (arrays); the running estimates, if
+    given, move toward them in place (``running_var`` toward the unbiased variance)."""
+    mean, var = norm_ops.moments(x)
+    n = x.size // x.shape[1]
+    for running, value in ((running_mean, mean), (running_var, var * (n / (n - 1)))):
+        if running is not None:
+            B.xp.multiply(running, 1 - momentum, out=running, casting="same_kind")
+            B.xp.add(running, value * momentum, out=running, casting="same_kind")
+            bump(running)
+    return mean, var
 
 
 def layer_norm(

@@ -34,6 +34,8 @@ from typing import Any
 
 from .. import backend as B
 from .. import creation
+from ..autograd.function import traced_call
+from ..autograd.version import bump
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -124,7 +126,7 @@ class _BatchNorm(Module):
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked.add_(1)
+            traced_call(_count, self.num_batches_tracked)
             if self.momentum is None:
                 factor = 1.0 / float(self.num_batches_tracked)
         use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
@@ -270,3 +272,9 @@ class RMSNorm(_TrailingNorm):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+
+def _count(n: Any) -> None:
+    """``num_batches_tracked += 1`` (a traced call: ``stirpile.compile`` replays it)."""
+    n += 1
+    bump(n)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend as B
+from .. import jit
 from ..autograd.grad_mode import no_grad
 from ..data import require_batches
 from .callbacks import Callback
@@ -102,6 +103,7 @@ class Trainer:
         out_dir: str | Path | None = None,
         log: Callable[[str], None] | None = print,
         scheduler_interval: str | None = None,
+        compile: bool = False,
     ) -> None:
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
         self.loss_fn = loss_fn or _default_loss
@@ -123,6 +125,8 @@ class Trainer:
         # data-parallel: the replicas' metrics are summed over ranks, and the state saved is
         # the wrapped model's (a checkpoint resumes with or without DistributedDataParallel)
         self.world_size = _world_size(model)
+        # stirpile.compile: the step (forward, loss, backward, optimizer) recorded, replayed
+        self._step = jit.compile(self._train_step) if compile else self._train_step
 
     def log(self, msg: str) -> None:
         if self._log is not None:
@@ -136,11 +140,7 @@ class Trainer:
         for x, y in loader:  # (correct becomes None once a batch has no accuracy)
             if self.augment is not None:
                 x = self.augment(x)
-            output = self.model(x)
-            loss = self.loss_fn(output, y)
-            self.optimizer.zero_grad()
-            loss.backward()
-            self.optimizer.step()
+            output, loss = self._step(x, y)
             if self.scheduler is not None and self.scheduler_interval == "batch":
                 self.scheduler.step()
             n = len(y)
@@ -154,6 +154,14 @@ class Trainer:
         if self.world_size > 1:
             total_loss, correct, seen = _sum_over_ranks(total_loss, correct, seen)
         return _metrics("train_", total_loss, correct, seen)
+
+    def _train_step(self, x: Any, y: Any) -> tuple:
+        output = self.model(x)
+        loss = self.loss_fn(output, y)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        return output, loss
 
     def evaluate(self, loader: Iterable) -> dict[str, float]:
         """Mean loss and accuracy over ``loader``, in eval mode, recording nothing."""
@@ -338,6 +346,7 @@ def fit(
     out_dir: str | Path | None = None,
     resume: str | Path | None = None,
     log: Callable[[str], None] | None = print,
+    compile: bool = False,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs and return the :class:`History`.
 
@@ -348,7 +357,10 @@ def fit(
     (or an unknown loss on outputs that are not class scores). ``augment`` is applied to
     each input batch; ``scheduler`` steps per epoch (per batch for
     ``OneCycleLR``); ``resume`` continues from a checkpoint written by the
-    :class:`~stirpile.train.callbacks.Checkpoint` callback.
+    :class:`~stirpile.train.callbacks.Checkpoint` callback. ``compile=True`` runs each
+    training step through :func:`stirpile.compile` (recorded on the first two batches of
+    each shape, then replayed).
     """
-    trainer = Trainer(model, optimizer, loss_fn, scheduler, callbacks, augment, out_dir, log)
+    trainer = Trainer(model, optimizer, loss_fn, scheduler, callbacks, augment, out_dir, log,
+                      compile=compile)  # fmt: skip
     return trainer.fit(train_loader, epochs, val_loader, resume)

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ... import distributed as dist
-from ...autograd import engine, grad_mode
+from ...autograd import engine, function, grad_mode
 from ...tensor import Tensor
 from ..module import Module
 
@@ -199,6 +199,8 @@ class DistributedDataParallel(Module):
             dist.broadcast(t, src=0)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        if function.recorder is not None:  # its communication is Python a replay would skip
+            function.recorder.unsupported("DistributedDataParallel (its communication)")
         if self.broadcast_buffers and self.training:
             self._broadcast(list(self.module.buffers()))
         if self.require_backward_grad_sync and grad_mode.is_grad_enabled():

@@ -1,0 +1,123 @@
+"""Replaying a recorded :class:`Program`: the same NumPy work, none of the bookkeeping.
+
+A program is the flat list of what one call did: ops (their ``forward`` on arrays), traced
+calls, the backward pass and the optimizer's methods. A replay runs it on the new call's
+arrays. Forward, it calls each op's ``forward`` directly, with no tensors made, no graph
+nodes created and no Python-level argument handling. Backward, it calls each op's
+``backward`` in reverse order, routing gradients along edges worked out once, instead of
+the engine's heap and dictionaries. The optimizer's methods are called as they are.
+The numbers are those of an eager call, op for op, in the same order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd import grad_mode
+from ..tensor import Tensor
+from .codegen import ARG, EXT, SLOT, generate
+
+
+class Step:
+    """One thing the program does: ``kind`` with ``fn`` on ``refs`` (and ``kwargs``), its
+    result in slot ``out``; ``ctx`` is the op's recorded node (reused as its ctx), ``needs``
+    which inputs want a gradient."""
+
+    __slots__ = ("ctx", "fn", "kind", "kwargs", "kwrefs", "needs", "ones", "out", "refs")
+
+    def __init__(self, kind: int, fn: Any, refs: tuple, kwargs: dict, out: int, ctx: Any,
+                 needs: tuple | None, ones: bool = True) -> None:  # fmt: skip
+        self.kind, self.fn, self.refs, self.kwargs = kind, fn, refs, kwargs
+        self.kwrefs = kwargs  # as recorded (an op's options as references)
+        self.out, self.ctx, self.needs, self.ones = out, ctx, needs, ones
+
+
+class Program:
+    """A recorded call: its steps, its result's template, and the guards under which a
+    replay gives what an eager call would."""
+
+    def __init__(self, steps: list[Step], n_slots: int, result: Any, signature: tuple,
+                 guards: list, grad_enabled: bool) -> None:  # fmt: skip
+        self.steps, self.n_slots, self.result = steps, n_slots, result
+        self.signature, self.guards, self.grad_enabled = signature, guards, grad_enabled
+        self.kwarg_names: tuple = ()  # the call's keyword names (their values follow args)
+        self._fn: Any = None  # the generated replay (built at the first replay)
+        self._source = ""
+
+    # -- guards ------------------------------------------------------------------------------
+    def mismatch(self, args: tuple) -> str | None:
+        """Why this program does not fit a call with ``args`` (None if it does)."""
+        if len(args) != len(self.signature):
+            return f"{len(args)} arguments instead of {len(self.signature)}"
+        for a, sig in zip(args, self.signature):
+            if type(a) is not sig[0]:
+                return self._why(args)
+            if isinstance(a, Tensor):
+                if a.shape != sig[1] or a.dtype != sig[2] or a.requires_grad != sig[3]:
+                    return self._why(args)
+            elif not _equal(a, sig[1]):
+                return self._why(args)
+        for m, training, params in self.guards:
+            if m.training is not training:
+                return f"{type(m).__name__} was switched to {'train' if m.training else 'eval'}()"
+            if params:
+                now = m._parameters
+                if len(now) != len(params) or any(now.get(n) is not p for n, p in params):
+                    return f"a parameter of {type(m).__name__} was replaced"
+        if grad_mode._enabled is not self.grad_enabled:
+            return "gradient recording was switched " + ("on" if self.grad_enabled else "off")
+        return None
+
+    def _why(self, args: tuple) -> str:
+        for i, (a, sig) in enumerate(zip(args, self.signature)):
+            if isinstance(a, Tensor):
+                now = (type(a), tuple(a.shape), a.dtype, a.requires_grad)
+                if now != sig:
+                    return (f"argument {i} is {now[1]} {now[2]} requires_grad={now[3]}, "
+                            f"recorded as {sig[1]} {sig[2]} requires_grad={sig[3]}")  # fmt: skip
+            elif type(a) is not sig[0] or not _equal(a, sig[1]):
+                return f"argument {i} is {a!r}, recorded as {sig[1]!r}"
+        return "the arguments differ"
+
+    # -- the replay --------------------------------------------------------------------------
+    @property
+    def source(self) -> str:
+        """The program as the Python function a replay runs (see ``jit.codegen``)."""
+        if self._fn is None:
+            self._build()
+        return self._source
+
+    def _build(self) -> None:
+        self._source, namespace = generate(self)
+        exec(compile(self._source, "<stirpile.compile program>", "exec"), namespace)
+        self._fn = namespace["replay"]
+
+    def run(self, args: tuple) -> Any:
+        """Replay on ``args`` (which passed :meth:`mismatch`); the function's result."""
+        if self._fn is None:
+            self._build()
+        return _unpack(self.result, self._fn(args), args)
+
+
+def _unpack(template: Any, vals: dict, args: tuple) -> Any:
+    """The function's result: recorded tensors as new tensors (without a graph: the
+    replay recorded none), external ones as they are, anything else as recorded."""
+    head, body = template
+    if type(head) is int:
+        if head == SLOT:
+            return Tensor._make(vals[body])
+        if head == EXT:
+            return body
+        if head == ARG:
+            return args[body]
+        return body
+    if head is dict:
+        return {k: _unpack(v, vals, args) for k, v in body.items()}
+    return head(_unpack(v, vals, args) for v in body)
+
+
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:
+        return a is b
