@@ -40,7 +40,8 @@ class _Names:
 
     def __init__(self) -> None:
         self.ns: dict[str, Any] = {"NO_CTX": _NO_CTX, "ones": _ones, "grad_mode": grad_mode,
-                                   "quiet": quiet, "engine": engine}  # fmt: skip
+                                   "quiet": quiet, "engine": engine, "ndarray": B.ndarray,
+                                   "make": engine.Tensor._make}  # fmt: skip
         self.ids: dict[tuple[str, int], str] = {}
 
     def name(self, prefix: str, obj: Any) -> str:
@@ -142,8 +143,17 @@ def _backward(steps: list, at: int, names: _Names, value: Any) -> list[str]:
     for key, var in leaf_var.items():
         kind, v = leaf_of[key]
         leaf = names.name("e", v) if kind == EXT else f"args[{v}]"
+        # the common case written out (a fresh array becomes .grad), the rest as the engine
+        fast = (f"{leaf}.grad is None and not {leaf}._hooks and not engine.post_hooks "
+                f"and type({var}) is ndarray and {var}.base is None "
+                f"and id({var}) not in handed")  # fmt: skip
+        slow = f"engine._finish_leaf({leaf}, {var}, False, handed, user)"
         out += [f"        if {var} is not None:",
-                f"            engine._finish_leaf({leaf}, {var}, False, handed, user)"]  # fmt: skip
+                f"            if {fast}:",
+                f"                {leaf}.grad = make({var})",
+                f"                handed.add(id({var}))",
+                "            else:",
+                f"                {slow}"]  # fmt: skip
     out += ["        while engine.callbacks:  # (DistributedDataParallel's reduction)",
             "            engine.callbacks.pop(0)()",
             "    finally:",

@@ -254,9 +254,8 @@ class Recorder:
 
     def program(self, args: tuple, result: Any) -> Program:
         """The recorded program, with its guards."""
-        guards = []
-        for m in self.modules.values():
-            guards.append((m, m.training, tuple(m._parameters.items())))
+        guards = [(m, m.training, tuple(map(id, m._parameters.values())))
+                  for m in self.modules.values()]  # fmt: skip
         signature = tuple(
             (type(a), tuple(a.shape), a.dtype, a.requires_grad) if isinstance(a, Tensor)
             else (type(a), a)

@@ -57,13 +57,11 @@ class Program:
                     return self._why(args)
             elif not _equal(a, sig[1]):
                 return self._why(args)
-        for m, training, params in self.guards:
+        for m, training, params in self.guards:  # (params: the ids of the recorded ones)
             if m.training is not training:
                 return f"{type(m).__name__} was switched to {'train' if m.training else 'eval'}()"
-            if params:
-                now = m._parameters
-                if len(now) != len(params) or any(now.get(n) is not p for n, p in params):
-                    return f"a parameter of {type(m).__name__} was replaced"
+            if params and tuple(map(id, m._parameters.values())) != params:
+                return f"a parameter of {type(m).__name__} was replaced"
         if grad_mode._enabled is not self.grad_enabled:
             return "gradient recording was switched " + ("on" if self.grad_enabled else "off")
         return None

@@ -66,7 +66,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     >>> from sklearn.datasets import load_iris
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = MLPClassifier((32,), max_iter=300, random_state=0).fit(X, y)
+    >>> clf = MLPClassifier((32,), learning_rate_init=0.01, max_iter=500, random_state=0).fit(X, y)
     >>> clf.score(X, y) > 0.9
     True
     """
@@ -197,7 +197,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     >>> X = np.linspace(-1, 1, 64).reshape(-1, 1)
     >>> y = 2 * X.ravel()
-    >>> reg = MLPRegressor(hidden_layer_sizes=(16,), max_iter=500, random_state=0, tol=0)
+    >>> reg = MLPRegressor(hidden_layer_sizes=(16,), learning_rate_init=0.01, random_state=0)
     >>> reg.fit(X, y).score(X, y) > 0.95
     True
     """
