@@ -3,6 +3,8 @@ what cannot be replayed runs eagerly."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -350,3 +352,38 @@ def test_a_compiled_function_inside_another_is_recorded_into_it():
         got = outer(x)
     assert outer.replays == 2
     np.testing.assert_array_equal(got.numpy(), (x.exp() * 2 + 1).numpy())
+
+
+def test_replays_take_no_new_memory_from_the_system():
+    """A replay's arrays reuse the memory the previous replay freed: over 20 replays of a
+    784-1024-1024-10 step at batch 256 (1 MB activations), no page is faulted in."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("resource")
+    code = """
+import resource, stirpile as st
+from stirpile import nn
+import stirpile.nn.functional as F
+st.manual_seed(0)
+m = nn.Sequential(nn.Linear(784, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(),
+                  nn.Linear(1024, 10))
+opt = st.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
+x, y = st.randn(256, 784), st.randint(0, 10, (256,))
+@st.compile
+def step(x, y):
+    opt.zero_grad()
+    F.cross_entropy(m(x), y).backward()
+    opt.step()
+for _ in range(5):
+    step(x, y)
+f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(20):
+    step(x, y)
+print(step.replays, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)
+"""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         check=True).stdout.split()  # fmt: skip
+    assert int(out[0]) == 23
+    assert int(out[1]) < 100  # (a step's arrays alone are ~2,000 pages)
