@@ -387,3 +387,22 @@ print(step.replays, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)
                          check=True).stdout.split()  # fmt: skip
     assert int(out[0]) == 23
     assert int(out[1]) < 100  # (a step's arrays alone are ~2,000 pages)
+
+
+def test_a_replaced_parameter_of_a_child_used_without_calling_it_records_again():
+    class Parent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.child = nn.Linear(3, 2)
+
+        def forward(self, x):
+            return x @ self.child.weight.T  # the child itself is never called
+
+    model = Parent()
+    fn = st.compile(lambda x: model(x).sum())
+    x = st.ones(4, 3)
+    for _ in range(3):
+        fn(x)
+    model.child.weight = nn.Parameter(st.zeros(2, 3))
+    assert fn(x).item() == 0.0
+    assert fn.recordings == 3

@@ -254,8 +254,11 @@ class Recorder:
 
     def program(self, args: tuple, result: Any) -> Program:
         """The recorded program, with its guards."""
+        # every module called, and its submodules (a parent's forward may use a child's
+        # parameter without calling the child)
+        modules = {id(sub): sub for m in self.modules.values() for sub in m.modules()}
         guards = [(m, m.training, tuple(map(id, m._parameters.values())))
-                  for m in self.modules.values()]  # fmt: skip
+                  for m in modules.values()]  # fmt: skip
         signature = tuple(
             (type(a), tuple(a.shape), a.dtype, a.requires_grad) if isinstance(a, Tensor)
             else (type(a), a)
