@@ -20,6 +20,16 @@ def results(offline_mnist):
 
 
 # -- the pieces ----------------------------------------------------------------------------
+def _unflatten(t, shapes):
+    """Views of flat vector ``t`` (stirpile or torch) with the given shapes, in order."""
+    parts, i = [], 0
+    for s in shapes:
+        n = int(np.prod(s))
+        parts.append(t[i : i + n].reshape(s))
+        i += n
+    return parts
+
+
 def _tiny(seed: int = 0):
     """A float64 MLP 3-4-3 (ReLU), 8 points, and its loss as a function of one flat
     parameter vector (for a dense Hessian)."""
@@ -33,12 +43,7 @@ def _tiny(seed: int = 0):
     )
 
     def flat_loss(t):
-        parts, i = [], 0
-        for s in shapes:
-            n = int(np.prod(s))
-            parts.append(t[i : i + n].reshape(s))
-            i += n
-        w1, b1, w2, b2 = parts
+        w1, b1, w2, b2 = _unflatten(t, shapes)
         return F.cross_entropy(F.linear(F.relu(F.linear(x, w1, b1)), w2, b2), y)
 
     return model, x, y, theta, flat_loss
@@ -65,12 +70,7 @@ def test_dense_hessian_matches_torch():
     shapes = [(4, 3), (4,), (3, 4), (3,)]
 
     def torch_loss(t):
-        parts, i = [], 0
-        for s in shapes:
-            n = int(np.prod(s))
-            parts.append(t[i : i + n].reshape(s))
-            i += n
-        w1, b1, w2, b2 = parts
+        w1, b1, w2, b2 = _unflatten(t, shapes)
         h = torch.nn.functional.relu(torch.nn.functional.linear(xt, w1, b1))
         return torch.nn.functional.cross_entropy(torch.nn.functional.linear(h, w2, b2), yt)
 

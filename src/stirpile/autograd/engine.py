@@ -40,7 +40,7 @@ from typing import Any
 
 from .. import backend as B
 from ..ops.dual import sum_to
-from . import grad_mode, quiet, version
+from . import function, grad_mode, quiet, version
 from .function import _FREED_MESSAGE, FREED
 
 # ``Tensor`` lives in stirpile.tensor, which imports this module; it registers itself
@@ -176,8 +176,8 @@ def run_backward(
     created after the nodes of its inputs, so when it comes out of the heap every
     node that uses its outputs has already sent its gradient.
     """
-    if recorder is not None:  # stirpile.compile is recording (see jit/record.py)
-        recorder.backward(outputs, grad_outputs, retain_graph, create_graph, inputs)
+    if function.recorder is not None:  # stirpile.compile is recording (see jit/record.py)
+        function.recorder.backward(outputs, grad_outputs, retain_graph, create_graph, inputs)
     pending: dict[Any, list] = {}  # node -> summed gradient of each output
     heap: list[tuple[int, Any]] = []
     leaves: dict[Any, Any] = {}  # leaf tensor -> summed gradient
@@ -275,8 +275,7 @@ def run_backward(
             else:
                 _finish_leaf(leaf, g, create_graph, handed, user)
         if inputs is None:
-            while callbacks:  # queued during this backward (DistributedDataParallel's wait)
-                callbacks.pop(0)()
+            run_callbacks()
     finally:
         callbacks.clear()
         grad_mode._enabled = was_enabled
@@ -366,8 +365,6 @@ def add_post_hook(leaf: Any, hook: Any) -> list:
     return post_hooks[key][1]
 
 
-# The recorder of ``stirpile.compile`` while it records a function (else None).
-recorder: Any = None
 # Functions to call once the current backward has finished (``queue_callback``).
 callbacks: list = []
 
@@ -376,6 +373,13 @@ def queue_callback(fn: Any) -> None:
     """Call ``fn()`` when the running backward pass ends (PyTorch's
     ``Variable._execution_engine.queue_callback``)."""
     callbacks.append(fn)
+
+
+def run_callbacks() -> None:
+    """Call what was queued during this backward (DistributedDataParallel's wait), including
+    what those calls queue in turn."""
+    while callbacks:
+        callbacks.pop(0)()
 
 
 def _leaf_fan_in(outputs: Sequence[Any]) -> dict:
@@ -402,7 +406,7 @@ def _leaf_fan_in(outputs: Sequence[Any]) -> dict:
                 if id(t) in post_hooks:
                     count[t] = count.get(t, 0) + 1
             else:
-                parent, _ = position_at(t, node.seq) if t._node.seq > node.seq else (t._node, 0)
+                parent, _ = position_at(t, node.seq)
                 if parent is not None:
                     stack.append(parent)
     return count

@@ -199,7 +199,12 @@ def traced_call(fn: Any, *args: Any) -> Any:
     ``stirpile.compile`` records it to run again at every replay, on that call's arrays."""
     if recorder is not None:
         return recorder.call(fn, args)
-    return fn(*[a._data if isinstance(a, Tensor) else a for a in args])
+    return fn(*arrays_of(args))
+
+
+def arrays_of(args: tuple) -> list:
+    """``args`` with each tensor replaced by its array."""
+    return [a._data if isinstance(a, Tensor) else a for a in args]
 
 
 class Function:

@@ -259,13 +259,19 @@ def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: Any = None,
     return None
 
 
+def _root(world: _World, src: int | None, group_src: int | None, what: str) -> int:
+    """The rank a broadcast comes from: ``src``, else ``group_src``, else 0."""
+    root = src if src is not None else group_src if group_src is not None else 0
+    if not 0 <= root < world.size:
+        raise ValueError(f"{what}: src={root} is not a rank (world size {world.size})")
+    return root
+
+
 def broadcast(tensor: Tensor, src: int | None = None, group: Any = None,
               async_op: bool = False, group_src: int | None = None) -> Work | None:  # fmt: skip
     """Copy rank ``src``'s ``tensor`` into every other rank's ``tensor``, in place."""
     world = _get(group)
-    root = src if src is not None else group_src if group_src is not None else 0
-    if not 0 <= root < world.size:
-        raise ValueError(f"broadcast: src={root} is not a rank (world size {world.size})")
+    root = _root(world, src, group_src, "broadcast")
     buf, done = _buffer(tensor, "broadcast")
     if async_op:
         return Work(world.comm.Ibcast(buf, root=root), done)
@@ -308,7 +314,7 @@ def broadcast_object_list(object_list: list, src: int | None = None, group: Any 
                           device: Any = None, group_src: int | None = None) -> None:  # fmt: skip
     """Replace ``object_list``'s items by rank ``src``'s (any picklable objects)."""
     world = _get(group)
-    root = src if src is not None else group_src if group_src is not None else 0
+    root = _root(world, src, group_src, "broadcast_object_list")
     object_list[:] = world.comm.bcast(list(object_list), root=root)
 
 

@@ -122,8 +122,7 @@ class CompiledFunction:
         rec = Recorder(flat)
         result = rec.run(self.fn, args, kwargs)
         self.recordings += 1
-        program = rec.program(flat, result)
-        program.kwarg_names = names
+        program = rec.program(flat, result, names)
         if rec.reason is not None:
             self._say(f"running eagerly: {rec.reason}")
             self._replace(entry, [program, "eager"])

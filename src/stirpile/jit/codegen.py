@@ -63,7 +63,7 @@ def generate(program: Any) -> tuple[str, dict]:
     names = _Names()
     lines = ["def replay(args):"]
     args_used = sorted({v for st in program.steps if st.kind != METHOD
-                        for kind, v in (*st.refs, *st.kwrefs.values()) if kind == ARG})  # fmt: skip
+                        for kind, v in (*st.refs, *st.kwargs.values()) if kind == ARG})  # fmt: skip
     lines += [f"    a{i} = args[{i}]._data" for i in args_used]
 
     def value(ref: tuple) -> str:
@@ -79,8 +79,8 @@ def generate(program: Any) -> tuple[str, dict]:
     for i, st in enumerate(program.steps):
         if st.kind == OP:
             call_args = ", ".join(value(r) for r in st.refs)
-            if st.kwrefs:
-                kw = ", ".join(f"{k}={value(r)}" for k, r in st.kwrefs.items())
+            if st.kwargs:
+                kw = ", ".join(f"{k}={value(r)}" for k, r in st.kwargs.items())
                 call_args = f"{call_args}, {kw}" if call_args else kw
             f = names.name("f", st.fn.forward)
             if st.ctx is None:
@@ -154,8 +154,7 @@ def _backward(steps: list, at: int, names: _Names, value: Any) -> list[str]:
                 f"                handed.add(id({var}))",
                 "            else:",
                 f"                {slow}"]  # fmt: skip
-    out += ["        while engine.callbacks:  # (DistributedDataParallel's reduction)",
-            "            engine.callbacks.pop(0)()",
+    out += ["        engine.run_callbacks()  # (DistributedDataParallel's reduction)",
             "    finally:",
             "        engine.callbacks.clear()",
             "        grad_mode._enabled = was",

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend as B
-from ..autograd import engine, function, grad_mode
+from ..autograd import function, grad_mode
 from ..autograd import version as _version
 from ..nn.module import Module
 from ..optim import lr_scheduler
@@ -140,10 +140,10 @@ class Recorder:
     def call(self, fn: Any, args: tuple) -> Any:
         """``traced_call(fn, *args)``: run it, record it."""
         if self.inside:
-            return fn(*[a._data if isinstance(a, Tensor) else a for a in args])
+            return fn(*function.arrays_of(args))
         self._check_writes()
         refs = tuple(self.ref(a) for a in args)
-        value = fn(*[a._data if isinstance(a, Tensor) else a for a in args])
+        value = fn(*function.arrays_of(args))
         self.writes, self.draws = _version.last_write, _rng_state()  # (part of the call)
         extra = [v for v in value if isinstance(v, np.ndarray)] if type(value) is tuple else []
         out = self._new_slot(value, *extra)
@@ -169,9 +169,8 @@ class Recorder:
             if node is not None and (node.hooks or node.retained):
                 self.unsupported("a hook or retain_grad() on a tensor inside the program")
         g = grad_outputs[0]
-        ones = g.shape == outputs[0].shape and g.size == 1 and g.item() == 1
-        self.steps.append(Step(BACKWARD, None, (), {}, root, None, None, ones=ones))
-        if not ones:
+        self.steps.append(Step(BACKWARD, None, (), {}, root, None, None))
+        if not (g.shape == outputs[0].shape and g.size == 1 and g.item() == 1):
             self.unsupported("backward(gradient=…) with a gradient other than 1")
 
     def method(self, fn: Any, obj: Any, args: tuple, kwargs: dict) -> Any:
@@ -197,12 +196,12 @@ class Recorder:
         if function.recorder is not None:
             raise RuntimeError("stirpile.compile: a compiled function called another one")
         self._patch()
-        function.recorder = engine.recorder = self
+        function.recorder = self
         try:
             result = fn(*args, **kwargs)
             self._check_writes()
         finally:
-            function.recorder = engine.recorder = None
+            function.recorder = None
             self._unpatch()
         return result
 
@@ -252,8 +251,9 @@ class Recorder:
             setattr(cls, name, original)
         self._patches.clear()
 
-    def program(self, args: tuple, result: Any) -> Program:
-        """The recorded program, with its guards."""
+    def program(self, args: tuple, result: Any, kwarg_names: tuple = ()) -> Program:
+        """The recorded program, with its guards (``args`` ends with the values of the
+        keyword arguments ``kwarg_names``)."""
         # every module called, and its submodules (a parent's forward may use a child's
         # parameter without calling the child)
         modules = {id(sub): sub for m in self.modules.values() for sub in m.modules()}
@@ -265,7 +265,7 @@ class Recorder:
             for a in args
         )  # fmt: skip
         return Program(self.steps, self.n_slots, self._pack(result), signature, guards,
-                       grad_mode.is_grad_enabled())  # fmt: skip
+                       grad_mode.is_grad_enabled(), kwarg_names)  # fmt: skip
 
     def _pack(self, value: Any) -> Any:
         """The function's result as a template the replay fills in."""
@@ -291,9 +291,9 @@ def same_program(a: Program, b: Program) -> bool:
                 return False
             if not _same(s.kwargs, t.kwargs):
                 return False
-        elif not _same_refs(s.refs, t.refs) or s.kwrefs.keys() != t.kwrefs.keys():
+        elif not _same_refs(s.refs, t.refs) or s.kwargs.keys() != t.kwargs.keys():
             return False
-        elif not _same_refs(tuple(s.kwrefs.values()), tuple(t.kwrefs.values())):
+        elif not _same_refs(tuple(s.kwargs.values()), tuple(t.kwargs.values())):
             return False
     return True
 

@@ -23,13 +23,13 @@ class Step:
     result in slot ``out``; ``ctx`` is the op's recorded node (reused as its ctx), ``needs``
     which inputs want a gradient."""
 
-    __slots__ = ("ctx", "fn", "kind", "kwargs", "kwrefs", "needs", "ones", "out", "refs")
+    __slots__ = ("ctx", "fn", "kind", "kwargs", "needs", "out", "refs")
 
     def __init__(self, kind: int, fn: Any, refs: tuple, kwargs: dict, out: int, ctx: Any,
-                 needs: tuple | None, ones: bool = True) -> None:  # fmt: skip
+                 needs: tuple | None) -> None:  # fmt: skip
+        # (an op's ``kwargs`` are references, like ``refs``; a method's are its own)
         self.kind, self.fn, self.refs, self.kwargs = kind, fn, refs, kwargs
-        self.kwrefs = kwargs  # as recorded (an op's options as references)
-        self.out, self.ctx, self.needs, self.ones = out, ctx, needs, ones
+        self.out, self.ctx, self.needs = out, ctx, needs
 
 
 class Program:
@@ -37,10 +37,10 @@ class Program:
     replay gives what an eager call would."""
 
     def __init__(self, steps: list[Step], n_slots: int, result: Any, signature: tuple,
-                 guards: list, grad_enabled: bool) -> None:  # fmt: skip
+                 guards: list, grad_enabled: bool, kwarg_names: tuple = ()) -> None:  # fmt: skip
         self.steps, self.n_slots, self.result = steps, n_slots, result
         self.signature, self.guards, self.grad_enabled = signature, guards, grad_enabled
-        self.kwarg_names: tuple = ()  # the call's keyword names (their values follow args)
+        self.kwarg_names = kwarg_names  # the call's keyword names (their values follow args)
         self._fn: Any = None  # the generated replay (built at the first replay)
         self._source = ""
 

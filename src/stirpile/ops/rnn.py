@@ -144,7 +144,7 @@ class LSTMLayer(Op):
     def apply(cls, *args: Any, reverse: bool = False) -> tuple:  # type: ignore[override]
         # Op.apply for three outputs: one node, the outputs numbered 0, 1, 2
         Tensor = _fn.Tensor
-        arrays = [a._data if isinstance(a, Tensor) else a for a in args]
+        arrays = _fn.arrays_of(args)
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         node = Node(cls, args, needs) if True in needs and grad_mode._enabled else None
         outs = cls.forward(node or _NO_CTX, *arrays, reverse=reverse)

@@ -92,9 +92,10 @@ class _Reducer:
         self.armed = self.queued = False
         self.next_start = 0
         # seconds this rank spent waiting for reductions at the end of backward (the part of
-        # the communication that backward did not hide), and how many backward passes
-        self.wait_seconds, self.n_reductions = 0.0, 0
-        self.handles = [p.register_post_accumulate_grad_hook(self._ready) for _, p in named]
+        # the communication that backward did not hide)
+        self.wait_seconds = 0.0
+        for _, p in named:
+            p.register_post_accumulate_grad_hook(self._ready)
 
     def arm(self) -> None:
         """The next backward pass reduces (called by a forward that is not under ``no_sync``)."""
@@ -146,7 +147,6 @@ class _Reducer:
                 b.request.Wait()
                 b.request = None
         self.wait_seconds += time.perf_counter() - start
-        self.n_reductions += 1
         scale = 1.0 / self.world.size
         for b in self.buckets:
             b.buffer *= scale
