@@ -25,13 +25,23 @@ numbers drawn outside the ops that replay them. From the third call on, the prog
 replayed (:mod:`~stirpile.jit.replay`): each op's ``forward`` and ``backward`` on the new
 arrays, in the same order as eagerly, so the numbers are the same bits as eager
 execution. Tensors are not wrapped, no graph is built, and no arguments are parsed.
+``Linear``, ``ReLU`` and cross-entropy run as *kernels* (:mod:`~stirpile.jit.kernels`):
+the same NumPy calls writing into arrays allocated once, the ReLU in place on the
+linear layer's output, and the weights' gradients written straight into the optimizer's
+flat gradient buffer, so that a replayed MLP step allocates no array memory.
+
+Like CUDA graphs (``torch.compile(mode="reduce-overhead")``), a replay reuses its
+buffers: a parameter's ``.grad`` after a replay is a buffer the next replay overwrites
+(``clone()`` it to keep it). Results the function returns are always fresh tensors.
 
 A replay first checks its guards. The arguments must have the same shapes, dtypes,
 ``requires_grad`` and values (non-tensors). Every module the function called must be in
-the same train/eval mode and hold the same parameter objects, and gradient recording must
-be in the same state. A call that fails a guard is recorded anew: up to 8 programs per
-function. Changes that need no new recording are honoured: a learning rate or other
-optimizer setting (the optimizer runs as it is), ``p.data = …``, new values in buffers.
+the same train/eval mode and hold the same parameter objects with the same
+``requires_grad``, the tensors the kernels read the same shapes and dtypes, and gradient
+recording must be in the same state. A call that fails a guard is recorded anew: up to 8
+programs per function. Changes that need no new recording are honoured: a learning rate
+or other optimizer setting (the optimizer runs as it is), ``p.data = …`` with the same
+shape, new values in buffers.
 Dropout draws fresh masks at every replay, from the global generator in the order eager
 execution draws them.
 
@@ -41,6 +51,8 @@ What does not replay makes the function run eagerly for those inputs:
 - ``item()``, ``bool()``, ``tolist()``, ``numpy()`` on a tensor the function computes
   (return it, and read it outside);
 - two recordings that differ;
+- a call whose cross-entropy targets are not all class indices (``ignore_index``, or an
+  out-of-range target, which eager execution reports), checked before the replay starts;
 - ``DistributedDataParallel`` (its communication happens in Python).
 
 Python state that the function changes other than through tensors (a counter in a
@@ -67,7 +79,7 @@ from typing import Any
 
 from ..autograd import function
 from .record import Recorder, same_program
-from .replay import Program
+from .replay import NOT_REPLAYED, Program
 
 debug = os.environ.get("STIRPILE_COMPILE_DEBUG", "") not in ("", "0")
 MAX_PROGRAMS = 8
@@ -92,8 +104,13 @@ class CompiledFunction:
         flat = args + tuple(kwargs.values())
         entry, why = self._find(flat, names)
         if entry is not None and entry[1] == "ready":
-            self.replays += 1
-            return entry[0].run(flat)
+            result = entry[0].run(flat)
+            if result is not NOT_REPLAYED:
+                self.replays += 1
+                return result
+            self._say("running eagerly: a cross-entropy target that is not a class index")
+            self.eager_calls += 1
+            return self.fn(*args, **kwargs)
         if entry is not None and entry[1] == "eager":
             self.eager_calls += 1
             return self.fn(*args, **kwargs)
@@ -129,6 +146,7 @@ class CompiledFunction:
         elif entry is None:
             self._replace(None, [program, "candidate"])
         elif same_program(entry[0], program):
+            program.build()
             self._replace(entry, [program, "ready"])
         else:
             self._say(

@@ -65,7 +65,7 @@ class Recorder:
 
     def __init__(self, args: tuple) -> None:
         self.steps: list[Step] = []
-        self.n_slots = 0
+        self.meta: list[tuple | None] = []  # slot -> (shape, dtype) of its array, if one
         self.slot_of: dict[int, int] = {}  # id(tensor or value) -> slot
         self.keep: list = []  # what the ids above refer to (no id reused while recording)
         self.inputs = {id(a): i for i, a in enumerate(args) if isinstance(a, Tensor)}
@@ -78,8 +78,9 @@ class Recorder:
 
     # -- what the program is made of -------------------------------------------------------
     def _new_slot(self, value: Any, *more: Any) -> int:
-        k = self.n_slots
-        self.n_slots += 1
+        k = len(self.meta)
+        array = value._data if isinstance(value, Tensor) else value
+        self.meta.append((array.shape, array.dtype) if isinstance(array, np.ndarray) else None)
         for v in (value, *more):
             self.slot_of[id(v)] = k
             self.keep.append(v)
@@ -257,14 +258,13 @@ class Recorder:
         # every module called, and its submodules (a parent's forward may use a child's
         # parameter without calling the child)
         modules = {id(sub): sub for m in self.modules.values() for sub in m.modules()}
-        guards = [(m, m.training, tuple(map(id, m._parameters.values())))
-                  for m in modules.values()]  # fmt: skip
+        guards = [(m, m.training, _parameter_key(m)) for m in modules.values()]
         signature = tuple(
             (type(a), tuple(a.shape), a.dtype, a.requires_grad) if isinstance(a, Tensor)
             else (type(a), a)
             for a in args
         )  # fmt: skip
-        return Program(self.steps, self.n_slots, self._pack(result), signature, guards,
+        return Program(self.steps, self.meta, self._pack(result), signature, guards,
                        grad_mode.is_grad_enabled(), kwarg_names)  # fmt: skip
 
     def _pack(self, value: Any) -> Any:
@@ -278,10 +278,17 @@ class Recorder:
         return (CONST, value)
 
 
+def _parameter_key(m: Module) -> tuple:
+    """What a program assumes of a module's own parameters: which tensors they are, and
+    which of them require a gradient (a layer frozen since recording records again)."""
+    params = m._parameters.values()
+    return tuple(map(id, params)), tuple(p is not None and p.requires_grad for p in params)
+
+
 def same_program(a: Program, b: Program) -> bool:
     """Whether two recordings of a function are the same program: the same steps on the
     same slots, external tensors and constants (arrays compared by value)."""
-    if len(a.steps) != len(b.steps) or a.n_slots != b.n_slots:
+    if len(a.steps) != len(b.steps) or a.meta != b.meta:
         return False
     for s, t in zip(a.steps, b.steps):
         if (s.kind, s.fn, s.out, s.needs) != (t.kind, t.fn, t.out, t.needs):

@@ -6,6 +6,8 @@ arrays. Forward, it calls each op's ``forward`` directly, with no tensors made, 
 nodes created and no Python-level argument handling. Backward, it calls each op's
 ``backward`` in reverse order, routing gradients along edges worked out once, instead of
 the engine's heap and dictionaries. The optimizer's methods are called as they are.
+The ops that have a kernel (:mod:`~stirpile.jit.kernels`) run it instead: the same
+calls, into buffers allocated when the program is built (:meth:`Program.build`).
 The numbers are those of an eager call, op for op, in the same order.
 """
 
@@ -16,6 +18,7 @@ from typing import Any
 from ..autograd import grad_mode
 from ..tensor import Tensor
 from .codegen import ARG, EXT, SLOT, generate
+from .kernels import plan
 
 
 class Step:
@@ -36,13 +39,15 @@ class Program:
     """A recorded call: its steps, its result's template, and the guards under which a
     replay gives what an eager call would."""
 
-    def __init__(self, steps: list[Step], n_slots: int, result: Any, signature: tuple,
+    def __init__(self, steps: list[Step], meta: list, result: Any, signature: tuple,
                  guards: list, grad_enabled: bool, kwarg_names: tuple = ()) -> None:  # fmt: skip
-        self.steps, self.n_slots, self.result = steps, n_slots, result
+        self.steps, self.meta, self.result = steps, meta, result  # (meta: slot -> shape, dtype)
         self.signature, self.guards, self.grad_enabled = signature, guards, grad_enabled
         self.kwarg_names = kwarg_names  # the call's keyword names (their values follow args)
-        self._fn: Any = None  # the generated replay (built at the first replay)
+        self._fn: Any = None  # the generated replay (see build)
         self._source = ""
+        self.externals: list = []  # (tensor, shape, dtype) the kernels assume
+        self.owned: frozenset = frozenset()  # ids of the buffers the kernels write
 
     # -- guards ------------------------------------------------------------------------------
     def mismatch(self, args: tuple) -> str | None:
@@ -57,11 +62,18 @@ class Program:
                     return self._why(args)
             elif not _equal(a, sig[1]):
                 return self._why(args)
-        for m, training, params in self.guards:  # (params: the ids of the recorded ones)
+        for m, training, (ids, grads) in self.guards:  # (the recorded parameters)
             if m.training is not training:
                 return f"{type(m).__name__} was switched to {'train' if m.training else 'eval'}()"
-            if params and tuple(map(id, m._parameters.values())) != params:
-                return f"a parameter of {type(m).__name__} was replaced"
+            if ids:
+                params = m._parameters.values()
+                if tuple(map(id, params)) != ids:
+                    return f"a parameter of {type(m).__name__} was replaced"
+                if tuple(p is not None and p.requires_grad for p in params) != grads:
+                    return f"requires_grad of a parameter of {type(m).__name__} changed"
+        for t, shape, dtype in self.externals:
+            if t._data.shape != shape or t._data.dtype != dtype:
+                return f"a parameter or buffer is now {t._data.shape} {t._data.dtype}"
         if grad_mode._enabled is not self.grad_enabled:
             return "gradient recording was switched " + ("on" if self.grad_enabled else "off")
         return None
@@ -81,37 +93,68 @@ class Program:
     @property
     def source(self) -> str:
         """The program as the Python function a replay runs (see ``jit.codegen``)."""
-        if self._fn is None:
-            self._build()
+        self.build()
         return self._source
 
-    def _build(self) -> None:
-        self._source, namespace = generate(self)
+    def result_slots(self) -> set[int]:
+        """The slots the function's result reads."""
+        return _slots(self.result)
+
+    def build(self) -> None:
+        """Generate the replay and allocate the kernels' buffers (once)."""
+        if self._fn is not None:
+            return
+        kernels, self.externals = plan(self)
+        self._source, namespace, owned = generate(self, kernels)
+        self.owned = frozenset(owned)
         exec(compile(self._source, "<stirpile.compile program>", "exec"), namespace)
         self._fn = namespace["replay"]
 
     def run(self, args: tuple) -> Any:
-        """Replay on ``args`` (which passed :meth:`mismatch`); the function's result."""
-        if self._fn is None:
-            self._build()
-        return _unpack(self.result, self._fn(args), args)
+        """Replay on ``args`` (which passed :meth:`mismatch`): the function's result, or
+        :data:`NOT_REPLAYED` if a check at the start of the program failed (the call must
+        then run eagerly; nothing was changed)."""
+        self.build()
+        vals = self._fn(args)
+        if vals is None:
+            return NOT_REPLAYED
+        return _unpack(self.result, vals, args, self.owned)
 
 
-def _unpack(template: Any, vals: dict, args: tuple) -> Any:
+NOT_REPLAYED = object()
+
+
+def _unpack(template: Any, vals: dict, args: tuple, owned: frozenset) -> Any:
     """The function's result: recorded tensors as new tensors (without a graph: the
-    replay recorded none), external ones as they are, anything else as recorded."""
+    replay recorded none), external ones as they are, anything else as recorded. An array
+    that may share memory with a buffer the next replay overwrites is copied."""
     head, body = template
     if type(head) is int:
         if head == SLOT:
-            return Tensor._make(vals[body])
+            array = vals[body]
+            if owned and (id(array) in owned or not array.flags.owndata):
+                array = array.copy()
+            return Tensor._make(array)
         if head == EXT:
             return body
         if head == ARG:
             return args[body]
         return body
     if head is dict:
-        return {k: _unpack(v, vals, args) for k, v in body.items()}
-    return head(_unpack(v, vals, args) for v in body)
+        return {k: _unpack(v, vals, args, owned) for k, v in body.items()}
+    return head(_unpack(v, vals, args, owned) for v in body)
+
+
+def _slots(template: Any) -> set[int]:
+    """The slots a result template reads."""
+    head, body = template
+    if type(head) is int:
+        return {body} if head == SLOT else set()
+    items = body.values() if head is dict else body
+    found: set[int] = set()
+    for t in items:
+        found |= _slots(t)
+    return found
 
 
 def _equal(a: Any, b: Any) -> bool:

@@ -117,24 +117,31 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = _zeros(param)
         state["step"] += 1
         step = state["step"]
-        g = _decayed_grad(param, grad, group, group["decoupled_weight_decay"])
+        # Each temporary is written to a scratch buffer (out=): the ufuncs of the expressions
+        # in the comments, in their order, with no allocation (see Optimizer._scratch).
+        scratch = self._scratch
+        g = _decayed_grad(param, grad, group, group["decoupled_weight_decay"], scratch)
 
         exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
-        _lerp_(exp_avg, g, 1 - beta1)
+        _lerp_(exp_avg, g, 1 - beta1, scratch)
         exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * (g * g)
+        # exp_avg_sq += (1 - beta2) * (g * g)
+        square = B.xp.multiply(g, g, out=scratch("tmp", g))
+        exp_avg_sq += B.xp.multiply(square, 1 - beta2, out=scratch("tmp", square, 1 - beta2))
 
         step_size = lr / (1 - beta1**step)
         bias_correction2_sqrt = (1 - beta2**step) ** 0.5
         if group["amsgrad"]:
             max_sq = state["max_exp_avg_sq"]._data
             B.xp.maximum(max_sq, exp_avg_sq, out=max_sq)
-            denom = B.xp.sqrt(max_sq)
+            denom = B.xp.sqrt(max_sq, out=scratch("tmp", max_sq))
         else:
-            denom = B.xp.sqrt(exp_avg_sq)
+            denom = B.xp.sqrt(exp_avg_sq, out=scratch("tmp", exp_avg_sq))
         denom /= bias_correction2_sqrt
         denom += eps
-        param -= step_size * (exp_avg / denom)
+        # param -= step_size * (exp_avg / denom)
+        ratio = B.xp.divide(exp_avg, denom, out=scratch("tmp", exp_avg, denom))
+        param -= B.xp.multiply(ratio, step_size, out=scratch("tmp", ratio, step_size))
 
 
 def _betas(betas: Any, foreach: bool | None, capturable: bool) -> tuple[float, float]:

@@ -14,6 +14,11 @@ hence :data:`MAX_NUMEL`. Whatever the user does between steps is honoured: a
 parameter whose ``data`` was replaced, a state buffer that was replaced, or a
 parameter without a gradient sends that step down the per-parameter path, and
 the next flat step rebuilds the buffers from the current values.
+
+``grad_views`` are the per-parameter views of the flat gradient buffer. When every
+``p.grad`` already is its view (the compiled replay of ``stirpile.compile`` has the
+backward write the gradients there), the step skips the copy. The buffer is then the
+user's ``.grad``: like any gradient, ``_update`` must not modify it.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ class FlatGroup:
         self.param = self._flatten([p._data for p in params])
         self.grad = B.xp.empty_like(self.param)
         self.views = self._views(self.param)
+        self.grad_views = self._views(self.grad)  # where gradients may be left (see above)
         for p, view in zip(params, self.views):
             p._data = view
         # the state as _update sees it (flat arrays as tensors, shared numbers), and for
@@ -100,8 +106,11 @@ class FlatGroup:
         return True
 
     def step(self, update: Any, group: dict) -> None:
-        """Gather the gradients and run ``update(param, grad, state, group)`` once."""
-        B.xp.concatenate([p.grad._data.reshape(-1) for p in self.params], out=self.grad)
+        """Gather the gradients (unless they already are ``grad_views``) and run
+        ``update(param, grad, state, group)`` once."""
+        grads = [p.grad._data for p in self.params]
+        if any(g is not view for g, view in zip(grads, self.grad_views)):
+            B.xp.concatenate([g.reshape(-1) for g in grads], out=self.grad)
         update(self.param, self.grad, self.state, group)
         bump(self.param)  # the parameters are views of it: one count covers them all
         self._publish()

@@ -60,6 +60,7 @@ class Optimizer:
         self.defaults = defaults
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self._flat: dict[int, FlatGroup] = {}  # group index -> its flat buffers
+        self._scratch_buffers: dict[tuple, Any] = {}  # see _scratch
         self.param_groups: list[dict[str, Any]] = []
         groups = list(params)
         if len(groups) == 0:
@@ -73,10 +74,16 @@ class Optimizer:
         # A pickled (or deep-copied) optimizer must not bring its flat buffers: NumPy copies
         # each parameter's view on its own, so the copy's parameters would no longer be views
         # of the copy's buffer and its steps would change nothing. They are rebuilt at the
-        # next step from the parameters' values.
+        # next step from the parameters' values. The scratch buffers hold nothing worth
+        # keeping.
         state = self.__dict__.copy()
         state["_flat"] = {}
+        state["_scratch_buffers"] = {}
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # (an optimizer pickled by an earlier version has neither)
+        self.__dict__.update({"_flat": {}, "_scratch_buffers": {}, **state})
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -210,6 +217,25 @@ class Optimizer:
         it) and the parameter's ``state``, with ``group``'s hyperparameters."""
         raise NotImplementedError
 
+    def _scratch(self, name: str, like: Any, *operands: Any) -> Any:
+        """A buffer for a temporary of ``_update``, to pass as ``out=``: shaped like
+        ``like``, of the dtype NumPy gives ``like`` combined with ``operands``, so that the
+        ufunc rounds exactly as the expression it replaces (float64 hyperparameters, such
+        as a scheduler's ``np.float64`` learning rate, make float64 temporaries).
+
+        Buffers are kept per ``(name, shape, dtype)``, so that once warm a step allocates
+        nothing: the compiled replay of ``stirpile.compile`` relies on it, and eager steps
+        save the allocations. Parameters of one shape share a buffer. By convention
+        ``"grad"`` holds the gradient an update works on (``_decayed_grad``) and ``"tmp"``
+        the temporaries of one expression at a time; an ufunc may write into the buffer
+        of its own operand (elementwise, the same array in and out is safe)."""
+        dtype = B.xp.result_type(like, *operands) if operands else like.dtype
+        key = (name, like.shape, dtype)
+        buffer = self._scratch_buffers.get(key)
+        if buffer is None:
+            buffer = self._scratch_buffers[key] = B.xp.empty(like.shape, dtype)
+        return buffer
+
     # -- checkpoints ----------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """The optimizer's state in PyTorch's layout::
@@ -289,6 +315,7 @@ class Optimizer:
             groups.append(new)
         self.state, self.param_groups = state, groups
         self._flat = {}  # rebuilt from the loaded state at the next step
+        self._scratch_buffers = {}
 
 
 def _array_of(value: Any) -> Any:
@@ -358,13 +385,21 @@ def _check_fused(fused: bool | None, foreach: bool | None, differentiable: bool)
             raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
 
 
-def _lerp_(a: Any, b: Any, weight: float) -> None:
+def _fresh(name: str, like: Any, *operands: Any) -> Any:
+    """``Optimizer._scratch`` for the helpers' callers that keep no buffers: a new array."""
+    return B.xp.empty(like.shape, B.xp.result_type(like, *operands))
+
+
+def _lerp_(a: Any, b: Any, weight: float, scratch: Callable[..., Any] = _fresh) -> None:
     """``a ← a + weight (b − a)`` in place, rounded as PyTorch's ``lerp_`` rounds it
-    (from the nearer end, so that weight 1 gives exactly ``b``)."""
-    if abs(weight) < 0.5:
-        a += weight * (b - a)
-    else:
-        B.xp.subtract(b, (b - a) * (1 - weight), out=a)
+    (from the nearer end, so that weight 1 gives exactly ``b``). The temporaries go to
+    ``scratch("tmp", …)`` (see ``Optimizer._scratch``)."""
+    diff = B.xp.subtract(b, a, out=scratch("tmp", b, a))
+    if abs(weight) < 0.5:  # a += weight * (b - a)
+        a += B.xp.multiply(diff, weight, out=scratch("tmp", diff, weight))
+    else:  # a = b - (b - a) * (1 - weight)
+        scaled = B.xp.multiply(diff, 1 - weight, out=scratch("tmp", diff, 1 - weight))
+        B.xp.subtract(b, scaled, out=a)
 
 
 def _zeros(param: Any) -> Tensor:
@@ -379,21 +414,29 @@ def _init_state(state: dict[str, Any], param: Any, *buffers: str) -> None:
         state[name] = _zeros(param)
 
 
-def _decayed_grad(param: Any, grad: Any, group: dict, decoupled: bool = False) -> Any:
+def _decayed_grad(
+    param: Any,
+    grad: Any,
+    group: dict,
+    decoupled: bool = False,
+    scratch: Callable[..., Any] = _fresh,
+) -> Any:
     """The gradient an update uses, after the two steps most optimizers begin with::
 
         g ← −g                          if maximize
         w ← w (1 − lr · weight_decay)   if decoupled (AdamW's weight decay, in place)
         g ← g + weight_decay · w        elif weight_decay ≠ 0 (L2)
 
-    ``grad`` itself is never modified (it is the parameter's ``.grad``)."""
-    g = -grad if group["maximize"] else grad
+    ``grad`` itself is never modified (it is the parameter's ``.grad``): a new ``g`` is
+    written to ``scratch("grad", …)`` (see ``Optimizer._scratch``)."""
+    g = B.xp.negative(grad, out=scratch("grad", grad)) if group["maximize"] else grad
     wd = group["weight_decay"]
     if wd != 0:
         if decoupled:
             param *= 1 - float(group["lr"]) * wd
-        else:
-            g = g + wd * param
+        else:  # g = g + wd * param
+            decay = B.xp.multiply(param, wd, out=scratch("tmp", param, wd))
+            g = B.xp.add(g, decay, out=scratch("grad", g, decay))
     return g
 
 

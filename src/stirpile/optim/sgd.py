@@ -105,8 +105,11 @@ class SGD(Optimizer):
         _check_fused(fused, foreach, differentiable)
 
     def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict) -> None:
+        # Each temporary is written to a scratch buffer (out=): the ufuncs of the expressions
+        # in the comments, in their order, with no allocation (see Optimizer._scratch).
+        scratch = self._scratch
         momentum = group["momentum"]
-        g = _decayed_grad(param, grad, group)
+        g = _decayed_grad(param, grad, group, scratch=scratch)
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
@@ -115,6 +118,15 @@ class SGD(Optimizer):
                 b = buf._data
                 b *= momentum
                 damp = group["dampening"]
-                b += (1 - damp) * g if damp else g  # in place, no temporary when undamped
-            g = g + momentum * buf._data if group["nesterov"] else buf._data
-        param -= group["lr"] * g
+                if damp:  # b += (1 - damp) * g
+                    b += B.xp.multiply(g, 1 - damp, out=scratch("tmp", g, 1 - damp))
+                else:
+                    b += g
+            b = buf._data
+            if group["nesterov"]:  # g = g + momentum * b
+                pulled = B.xp.multiply(b, momentum, out=scratch("tmp", b, momentum))
+                g = B.xp.add(g, pulled, out=scratch("tmp", g, pulled))
+            else:
+                g = b
+        lr = group["lr"]
+        param -= B.xp.multiply(g, lr, out=scratch("tmp", g, lr))  # param -= lr * g

@@ -1,0 +1,231 @@
+"""Kernels: the hot ops of a training step, replayed into arrays allocated once.
+
+A replay may run an op's own ``forward`` and ``backward`` (which allocate their results,
+as eagerly) or, for the ops here, a *kernel*: the same NumPy calls in the same order, so
+the same bits, but writing with ``out=`` into buffers made when the program is built.
+Each kernel holds what the op's forward and backward do, side by side, for the cases a
+training loop hits (the rest keep the op's own code):
+
+=============  ==========================================================================
+op             kernel
+=============  ==========================================================================
+Linear         ``x Wᵀ + b`` into a buffer; ``g W``, ``gᵀ x`` and ``Σ g`` into buffers, the
+               last two straight into the optimizer's flat gradient buffer when given one
+Relu           ``max(a, 0)`` in place on its input when nothing else reads the input (the
+               bias add and the ReLU then touch one array, still in cache: the fusion that
+               pays in NumPy); backward ``g · (out > 0)`` through a boolean buffer
+CrossEntropy   class indices, no weights, smoothing or ignored classes: the fused
+               log-softmax and its gradient ``(softmax − one_hot) · scale`` in buffers;
+               the targets' range is checked before the replay starts (an out-of-range
+               target runs the call eagerly, which raises or ignores as it should)
+=============  ==========================================================================
+
+A kernel's buffers are overwritten by the next replay. Results the function returns are
+never buffers (they are made fresh), and a gradient written into a parameter's buffer is
+that parameter's ``.grad`` until the next replay overwrites it, as with CUDA graphs
+(``torch.compile(mode="reduce-overhead")``): clone a ``.grad`` to keep it across steps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.quiet import IGNORE, state
+from ..ops.activation import Relu
+from ..ops.loss import CrossEntropy, _in_range
+from ..ops.nn import Linear
+from .codegen import ARG, CALL, EXT, OP, SLOT
+
+_matmul, _add, _maximum = np.matmul, np.add, np.maximum
+
+
+class LinearKernel:
+    """``out = x Wᵀ + b`` for 2-d ``x``; backward ``(g W, gᵀ x, Σ_rows g)``."""
+
+    grads_into = (1, 2)  # the inputs whose gradient backward writes where it is told
+    saves_output = False
+
+    @staticmethod
+    def accepts(refs: tuple, kwargs: dict, meta: list) -> bool:
+        shapes = [m for m in meta if m is not None]
+        if kwargs or len(refs) not in (2, 3) or len(shapes) != len(refs):
+            return False
+        (x, dtype), (w, w_dtype) = shapes[:2]
+        bias = shapes[2:] == [] or (shapes[2][0] == (w[0],) and shapes[2][1] == dtype)
+        return len(x) == 2 and len(w) == 2 and x[1] == w[1] and w_dtype == dtype and bias
+
+    def __init__(self, meta: list, needs: tuple | None, fresh: bool, in_place: bool) -> None:
+        (x, dtype), (w, _) = meta[:2]
+        self.need = needs or (False, False, False)
+        self.out = None if fresh else np.empty((x[0], w[0]), dtype)
+        self.gx = np.empty(x, dtype) if self.need[0] else None
+        self.x = self.w = None
+
+    def forward(self, x: Any, w: Any, b: Any = None) -> Any:
+        out = _matmul(x, w.T, out=self.out)
+        if b is not None:
+            out += b
+        self.x, self.w = x, w
+        return out
+
+    def backward(self, g: Any, gw: Any = None, gb: Any = None) -> tuple:
+        need, x, w = self.need, self.x, self.w
+        self.x = self.w = None  # (the replay holds no input between calls)
+        return (
+            _matmul(g, w, out=self.gx) if need[0] else None,
+            _matmul(g.T, x, out=gw) if need[1] else None,
+            _add.reduce(g, axis=0, out=gb) if len(need) > 2 and need[2] else None,
+        )
+
+    def buffers(self) -> list:
+        return [self.out, self.gx]
+
+
+class ReluKernel:
+    """``max(a, 0)``, in place on ``a`` when allowed; backward ``g · (out > 0)``."""
+
+    grads_into = ()
+    saves_output = True
+
+    @staticmethod
+    def accepts(refs: tuple, kwargs: dict, meta: list) -> bool:
+        return not kwargs and len(refs) == 1 and meta[0] is not None
+
+    def __init__(self, meta: list, needs: tuple | None, fresh: bool, in_place: bool) -> None:
+        shape, dtype = meta[0]
+        self.in_place = in_place
+        self.buf = None if fresh or in_place else np.empty(shape, dtype)
+        self.mask = np.empty(shape, bool) if needs else None
+        self.gx = np.empty(shape, dtype) if needs else None
+        self.out = None
+
+    def forward(self, a: Any) -> Any:
+        self.out = _maximum(a, 0, out=a if self.in_place else self.buf)
+        return self.out
+
+    def backward(self, g: Any) -> tuple:
+        np.greater(self.out, 0, out=self.mask)
+        return (np.multiply(g, self.mask, out=self.gx),)
+
+    def buffers(self) -> list:
+        return [self.buf, self.gx]
+
+
+class CrossEntropyKernel:
+    """Mean or summed cross-entropy of ``(N, C)`` logits against class indices; backward
+    ``scale · (softmax − one_hot)``. The op's plain case (``ops.loss._forward_plain``), call
+    for call: the target's entries are read through flat indices ``C·row + t`` built in a
+    buffer, instead of fancy indexing (which allocates)."""
+
+    grads_into = ()
+    saves_output = False
+    target_check = True  # ``ready(target)`` runs before the replay
+
+    @staticmethod
+    def accepts(refs: tuple, kwargs: dict, meta: list) -> bool:
+        if len(refs) != 2 or refs[1][0] == SLOT or meta[0] is None or meta[1] is None:
+            return False  # (a computed target cannot be checked before the replay)
+        (x, dtype), (t, t_dtype) = meta[:2]
+        n_classes = x[-1] if x else 0
+        plain = {  # the options of the op's plain case
+            "weight": lambda v: v is None,
+            "ignore_index": lambda v: type(v) is int and not 0 <= v < n_classes,
+            "label_smoothing": lambda v: type(v) in (int, float) and v == 0,
+            "reduction": lambda v: v in ("mean", "sum"),
+        }
+        if not all(name in plain and plain[name](v) for name, v in kwargs.items()):
+            return False
+        return len(x) == 2 and dtype.kind == "f" and t_dtype.kind in "iu" and t == x[:1]
+
+    def __init__(self, meta: list, needs: tuple | None, fresh: bool, in_place: bool,
+                 reduction: str = "mean") -> None:  # fmt: skip
+        (n, c), dtype = meta[0]
+        self.n_classes = c
+        self.scale = 1.0 / n if reduction == "mean" else 1.0
+        self.row_start = np.arange(n) * c
+        self.index = np.empty(n, np.intp)
+        self.m, self.total = np.empty((n, 1), dtype), np.empty((n, 1), dtype)
+        self.s = np.empty((n, c), dtype)
+        self.s_flat = self.s.reshape(-1)
+        self.s_t, self.lse, self.elem = (np.empty(n, dtype) for _ in range(3))
+        self.gx = np.empty((n, c), dtype) if needs and needs[0] else None
+        self.gx_flat = None if self.gx is None else self.gx.reshape(-1)
+
+    def ready(self, target: Any) -> bool:
+        """Whether every target is a class index (else the call runs eagerly)."""
+        return target.size > 0 and _in_range(target, self.n_classes)
+
+    def forward(self, x: Any, target: Any) -> Any:
+        token = state.set(IGNORE)  # logits with inf: inf - inf = nan, quietly as in PyTorch
+        try:
+            s = np.subtract(x, _maximum.reduce(x, axis=1, keepdims=True, out=self.m), out=self.s)
+            _add(self.row_start, target, out=self.index)
+            np.take(self.s_flat, self.index, out=self.s_t)
+            np.exp(s, out=s)
+            total = _add.reduce(s, axis=1, keepdims=True, out=self.total)
+            elem = np.subtract(np.log(total[:, 0], out=self.lse), self.s_t, out=self.elem)
+            s /= total
+        finally:
+            state.reset(token)
+        return np.asarray(_add.reduce(elem) * self.scale)
+
+    def backward(self, g: Any) -> tuple:
+        gs = g * self.scale
+        np.multiply(self.s, gs, out=self.gx)
+        np.subtract.at(self.gx_flat, self.index, gs)
+        return self.gx, None
+
+    def buffers(self) -> list:
+        return [self.gx]
+
+
+KERNELS = {Linear: LinearKernel, Relu: ReluKernel, CrossEntropy: CrossEntropyKernel}
+
+
+def plan(program: Any) -> tuple[dict[int, Any], list]:
+    """The kernels of ``program`` (step index -> kernel, for the op steps that have one),
+    and the external tensors they read as ``(tensor, shape, dtype)``: a replay needs them
+    unchanged (a ``p.data`` of another shape records again)."""
+    steps, results = program.steps, program.result_slots()
+    uses = dict.fromkeys(results, 1)  # slot -> how many steps (and results) read it
+    for st in steps:
+        if st.kind in (OP, CALL):  # (methods hold objects, not references)
+            for kind, v in (*st.refs, *st.kwargs.values()):
+                if kind == SLOT:
+                    uses[v] = uses.get(v, 0) + 1
+    made_by: dict[int, Any] = {}  # slot -> the kernel that made it (into its own buffer)
+    kernels: dict[int, Any] = {}
+    externals: list = []
+    for i, st in enumerate(steps):
+        cls = KERNELS.get(st.fn) if st.kind == OP else None
+        if cls is None or any(kind == SLOT for kind, _ in st.kwargs.values()):
+            continue
+        meta = [_meta(program, kind, v) for kind, v in st.refs]
+        consts = {k: v for k, (_, v) in st.kwargs.items()}
+        if not cls.accepts(st.refs, consts, meta):
+            continue
+        fresh = st.out in results
+        kind, v = st.refs[0]
+        producer = made_by.get(v) if kind == SLOT else None
+        in_place = (cls is ReluKernel and not fresh and producer is not None
+                    and not producer.saves_output and uses.get(v) == 1)  # fmt: skip
+        extra = {"reduction": consts.get("reduction", "mean")} if cls is CrossEntropyKernel else {}
+        kernels[i] = k = cls(meta, st.needs, fresh, in_place, **extra)
+        if not fresh:
+            made_by[st.out] = k
+        externals += [(v, *m) for (kind, v), m in zip(st.refs, meta) if kind == EXT]
+    return kernels, externals
+
+
+def _meta(program: Any, kind: int, v: Any) -> tuple | None:
+    """(shape, dtype) of a value the program reads, as recorded (None: not an array)."""
+    if kind == SLOT:
+        return program.meta[v]
+    if kind == EXT:
+        return tuple(v._data.shape), v._data.dtype
+    if kind == ARG:
+        sig = program.signature[v]
+        return (sig[1], sig[2]) if len(sig) == 4 else None
+    return None
