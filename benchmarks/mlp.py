@@ -274,12 +274,15 @@ def measure(name, cfg, repeats, inference, min_time=0.15, runners=RUNNERS):
     return rates
 
 
-def memory_child(fw, cfg):
+def memory_child(fw, cfg, warm="0"):
     """Peak RSS growth while training, gradients, optimizer state and the graph included
-    (run in a fresh process per framework)."""
+    (run in a fresh process per framework); after ``warm`` steps, only what a step takes
+    and gives back (a compiled step's recordings are eager steps: warm past them)."""
     sizes, batch = CONFIGS[cfg]
     x, y = make_data(batch, 8)
-    step, _ = RUNNERS[fw](sizes, x, y)
+    step, _ = COMPILED.get(fw, RUNNERS.get(fw))(sizes, x, y)
+    for i in range(int(warm)):
+        step(i % len(x))
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to now
     before = rss()  # model and data are built; gradients and momentum are not
     for i in range(20):
@@ -297,7 +300,7 @@ def main() -> None:
     ap.add_argument("--memory", action="store_true")
     ap.add_argument("--compile", action="store_true",
                     help="also stirpile.compile and torch.compile (slow to compile)")  # fmt: skip
-    ap.add_argument("--memory-child", nargs=2, metavar=("FW", "CFG"), help=argparse.SUPPRESS)
+    ap.add_argument("--memory-child", nargs="+", help=argparse.SUPPRESS)  # FW CFG [WARM]
     args = ap.parse_args()
     pin_threads(args.threads)
     if args.memory_child:
@@ -340,22 +343,29 @@ def main() -> None:
         ratios += ["compiled/eager", "compiled/torch", "compiled/matmul"]
     print(table(["config", *(names.get(fw, fw) for fw in runners), *ratios], rows))
     if args.memory:
-        mem_rows = []
-        for cfg in args.configs:
-            cells = [cfg]
-            for fw in ("stirpile", "torch", "numpy"):
-                proc = subprocess.run(
-                    [sys.executable, __file__, "--threads", str(args.threads),
-                     "--memory-child", fw, cfg],
-                    capture_output=True, text=True,
-                )  # fmt: skip
-                if proc.returncode:
-                    cells.append("–")
-                    continue
-                cells.append(f"{json.loads(proc.stdout)['peak_mb']:.1f}")
-            mem_rows.append(cells)
         print("\npeak memory growth over 20 training steps (MB, from the built model)")
-        print(table(["config", "stirpile", "torch", "numpy floor"], mem_rows))
+        print(memory_table(args, ("stirpile", "torch", "numpy"), "0"))
+        if args.compile:
+            print("\npeak memory growth over 20 training steps after 3 (MB: what a step "
+                  "allocates and gives back)")  # fmt: skip
+            print(memory_table(args, ("stirpile", "stirpile compiled", "torch", "numpy"), "3"))
+
+
+def memory_table(args, frameworks, warm):
+    """One row per config of ``memory_child``'s peak for each framework."""
+    rows = []
+    for cfg in args.configs:
+        cells = [cfg]
+        for fw in frameworks:
+            proc = subprocess.run(
+                [sys.executable, __file__, "--threads", str(args.threads),
+                 "--memory-child", fw, cfg, warm],
+                capture_output=True, text=True,
+            )  # fmt: skip
+            cells.append("–" if proc.returncode else f"{json.loads(proc.stdout)['peak_mb']:.1f}")
+        rows.append(cells)
+    names = {"numpy": "numpy floor"}
+    return table(["config", *(names.get(fw, fw) for fw in frameworks)], rows)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ an input requires grad. ``backward()`` hands the graph to the engine.
 from __future__ import annotations
 
 import numbers
+import operator as _op
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -518,49 +519,50 @@ class Tensor(InPlaceMethods):
     def __ipow__(self, other: Any) -> Tensor:
         return self.pow_(other)
 
-    # comparisons: no gradient, boolean results
+    # comparisons: no gradient, boolean results (traced calls: stirpile.compile computes
+    # them again at every replay, e.g. leaky_relu's mask)
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor._make(self._data == _raw(other))
+        return Tensor._make(_function.traced_call(_op.eq, self, other))
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor._make(self._data != _raw(other))
+        return Tensor._make(_function.traced_call(_op.ne, self, other))
 
     def __lt__(self, other: Any) -> Tensor:
-        return Tensor._make(self._data < _raw(other))
+        return Tensor._make(_function.traced_call(_op.lt, self, other))
 
     def __le__(self, other: Any) -> Tensor:
-        return Tensor._make(self._data <= _raw(other))
+        return Tensor._make(_function.traced_call(_op.le, self, other))
 
     def __gt__(self, other: Any) -> Tensor:
-        return Tensor._make(self._data > _raw(other))
+        return Tensor._make(_function.traced_call(_op.gt, self, other))
 
     def __ge__(self, other: Any) -> Tensor:
-        return Tensor._make(self._data >= _raw(other))
+        return Tensor._make(_function.traced_call(_op.ge, self, other))
 
     def __and__(self, other: Any) -> Tensor:
-        return Tensor._make(self._data & _raw(other))
+        return Tensor._make(_function.traced_call(_op.and_, self, other))
 
     def __or__(self, other: Any) -> Tensor:
-        return Tensor._make(self._data | _raw(other))
+        return Tensor._make(_function.traced_call(_op.or_, self, other))
 
     def __xor__(self, other: Any) -> Tensor:
-        return Tensor._make(self._data ^ _raw(other))
+        return Tensor._make(_function.traced_call(_op.xor, self, other))
 
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__  # (commutative)
 
     def __invert__(self) -> Tensor:
-        return Tensor._make(~self._data)
+        return Tensor._make(_function.traced_call(_op.invert, self))
 
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
 
     def logical_not(self) -> Tensor:
-        return Tensor._make(B.xp.logical_not(self._data))
+        return Tensor._make(_function.traced_call(B.xp.logical_not, self))
 
     def isnan(self) -> Tensor:
-        return Tensor._make(B.xp.isnan(self._data))
+        return Tensor._make(_function.traced_call(B.xp.isnan, self))
 
     def isfinite(self) -> Tensor:
-        return Tensor._make(B.xp.isfinite(self._data))
+        return Tensor._make(_function.traced_call(B.xp.isfinite, self))
 
     def allclose(self, other: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
         return bool(B.xp.allclose(self._data, _raw(other), rtol=rtol, atol=atol))

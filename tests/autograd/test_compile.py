@@ -410,3 +410,33 @@ def test_a_replaced_parameter_of_a_child_used_without_calling_it_records_again()
     model.child.weight = nn.Parameter(st.zeros(2, 3))
     assert fn(x).item() == 0.0
     assert fn.recordings == 3
+
+
+@pytest.mark.parametrize("which", ["lenet5", "leaky_relu"])
+def test_max_pooling_and_comparison_masks_are_computed_again_at_every_replay(which):
+    """Max pooling's argmax positions and comparison results (leaky_relu's ``x > 0``) are
+    data: both are traced calls, so a LeNet-5 or a leaky-ReLU MLP replays (instead of two
+    recordings that differ) and gives eager's numbers."""
+    from stirpile import models
+
+    results = []
+    for compiled in (False, True):
+        st.manual_seed(0)
+        if which == "lenet5":
+            model, shape = models.lenet5(), (8, 1, 28, 28)
+        else:
+            model, shape = models.mlp([12, 32, 4], activation="leaky_relu"), (8, 12)
+        opt = st.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        step = _step_of(model, opt)
+        fn = st.compile(step) if compiled else step
+        rng = np.random.default_rng(0)
+        losses = [
+            fn(st.tensor(rng.standard_normal(shape).astype(np.float32)),
+               st.tensor(rng.integers(0, 4, shape[0]))).item()
+            for _ in range(8)
+        ]  # fmt: skip
+        results.append((losses, [p.detach().numpy().copy() for p in model.parameters()]))
+    assert (fn.recordings, fn.replays, fn.eager_calls) == (2, 6, 0)
+    assert results[0][0] == results[1][0]
+    for a, b in zip(results[0][1], results[1][1]):
+        np.testing.assert_array_equal(a, b)

@@ -15,7 +15,7 @@ from test_compile import _step_of as _step
 import stirpile as st
 import stirpile.nn.functional as F
 from stirpile import nn
-from stirpile.jit.kernels import CrossEntropyKernel, LinearKernel, ReluKernel
+from stirpile.jit.kernels import BinaryKernel, CrossEntropyKernel, LinearKernel, ReluKernel
 
 
 def _mlp(sizes=(12, 32, 4)):
@@ -198,17 +198,25 @@ def test_frozen_layer_and_new_parameter_shape_record_again():
 
 
 def test_kernels_refuse_what_they_do_not_cover():
-    f32 = np.dtype(np.float32)
-    assert LinearKernel.accepts(((0, 0), (0, 0)), {}, [((4, 3), f32), ((2, 3), f32)])
-    assert not LinearKernel.accepts(((0, 0), (0, 0)), {}, [((4, 5, 3), f32), ((2, 3), f32)])
-    assert not LinearKernel.accepts(((0, 0), (0, 0)), {}, [((4, 3), f32), ((2, 3), np.dtype("f8"))])
-    x, t = ((4, 3), f32), ((4,), np.dtype(np.int64))
+    f32, f64, i64 = np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64)
+    two = ((0, 0), (0, 0))  # (two slots)
+    x, w, y = ((4, 3), f32), ((2, 3), f32), ((4, 2), f32)
+    assert LinearKernel.accepts(two, {}, [x, w], y)
+    assert not LinearKernel.accepts(two, {}, [((4, 5, 3), f32), w], ((4, 5, 2), f32))
+    assert not LinearKernel.accepts(two, {}, [x, ((2, 3), f64)], y)
+    t, loss = ((4,), i64), ((), f32)
     refs = ((0, 0), (3, 1))  # (the target an argument)
-    assert CrossEntropyKernel.accepts(refs, {"reduction": "sum", "ignore_index": -100}, [x, t])
+    assert CrossEntropyKernel.accepts(refs, {"reduction": "sum", "ignore_index": -100}, [x, t],
+                                      loss)  # fmt: skip
     for options in ({"reduction": "none"}, {"label_smoothing": 0.1}, {"ignore_index": 1},
                     {"weight": st.ones(3)}):  # fmt: skip
-        assert not CrossEntropyKernel.accepts(refs, options, [x, t]), options
-    assert not CrossEntropyKernel.accepts(((0, 0), (0, 1)), {}, [x, t])  # a computed target
+        assert not CrossEntropyKernel.accepts(refs, options, [x, t], loss), options
+    assert not CrossEntropyKernel.accepts(((0, 0), (0, 1)), {}, [x, t], loss)  # computed target
+    assert BinaryKernel.accepts(two, {}, [x, x], x)
+    assert BinaryKernel.accepts(((0, 0), (2, 0.5)), {}, [x, None], x)  # x * 0.5
+    assert not BinaryKernel.accepts(two, {}, [x, ((3,), f32)], x)  # broadcasting
+    assert not BinaryKernel.accepts(two, {}, [x, ((4, 3), f64)], ((4, 3), f64))  # promotion
+    assert not BinaryKernel.accepts(((0, 0), (2, True)), {}, [x, None], x)
 
 
 class _Tangled(nn.Module):

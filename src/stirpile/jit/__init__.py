@@ -100,8 +100,7 @@ class CompiledFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if function.recorder is not None:  # inside another compiled function's recording:
             return self.fn(*args, **kwargs)  # run eagerly, so that it records these ops
-        names = tuple(kwargs)
-        flat = args + tuple(kwargs.values())
+        names, flat = (tuple(kwargs), args + tuple(kwargs.values())) if kwargs else ((), args)
         entry, why = self._find(flat, names)
         if entry is not None and entry[1] == "ready":
             result = entry[0].run(flat)

@@ -28,15 +28,16 @@ that parameter's ``.grad`` until the next replay overwrites it, as with CUDA gra
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..autograd.quiet import IGNORE, state
 from ..ops.activation import Relu
+from ..ops.elementwise import Add, Mul, Sub
 from ..ops.loss import CrossEntropy, _in_range
 from ..ops.nn import Linear
-from .codegen import ARG, CALL, EXT, OP, SLOT
+from .codegen import ARG, CALL, CONST, EXT, OP, SLOT
 
 _matmul, _add, _maximum = np.matmul, np.add, np.maximum
 
@@ -48,7 +49,7 @@ class LinearKernel:
     saves_output = False
 
     @staticmethod
-    def accepts(refs: tuple, kwargs: dict, meta: list) -> bool:
+    def accepts(refs: tuple, kwargs: dict, meta: list, out: tuple | None) -> bool:
         shapes = [m for m in meta if m is not None]
         if kwargs or len(refs) not in (2, 3) or len(shapes) != len(refs):
             return False
@@ -56,7 +57,8 @@ class LinearKernel:
         bias = shapes[2:] == [] or (shapes[2][0] == (w[0],) and shapes[2][1] == dtype)
         return len(x) == 2 and len(w) == 2 and x[1] == w[1] and w_dtype == dtype and bias
 
-    def __init__(self, meta: list, needs: tuple | None, fresh: bool, in_place: bool) -> None:
+    def __init__(self, meta: list, out: tuple, needs: tuple | None, fresh: bool,
+                 in_place: bool) -> None:  # fmt: skip
         (x, dtype), (w, _) = meta[:2]
         self.need = needs or (False, False, False)
         self.out = None if fresh else np.empty((x[0], w[0]), dtype)
@@ -90,10 +92,11 @@ class ReluKernel:
     saves_output = True
 
     @staticmethod
-    def accepts(refs: tuple, kwargs: dict, meta: list) -> bool:
+    def accepts(refs: tuple, kwargs: dict, meta: list, out: tuple | None) -> bool:
         return not kwargs and len(refs) == 1 and meta[0] is not None
 
-    def __init__(self, meta: list, needs: tuple | None, fresh: bool, in_place: bool) -> None:
+    def __init__(self, meta: list, out: tuple, needs: tuple | None, fresh: bool,
+                 in_place: bool) -> None:  # fmt: skip
         shape, dtype = meta[0]
         self.in_place = in_place
         self.buf = None if fresh or in_place else np.empty(shape, dtype)
@@ -124,7 +127,7 @@ class CrossEntropyKernel:
     target_check = True  # ``ready(target)`` runs before the replay
 
     @staticmethod
-    def accepts(refs: tuple, kwargs: dict, meta: list) -> bool:
+    def accepts(refs: tuple, kwargs: dict, meta: list, out: tuple | None) -> bool:
         if len(refs) != 2 or refs[1][0] == SLOT or meta[0] is None or meta[1] is None:
             return False  # (a computed target cannot be checked before the replay)
         (x, dtype), (t, t_dtype) = meta[:2]
@@ -139,8 +142,8 @@ class CrossEntropyKernel:
             return False
         return len(x) == 2 and dtype.kind == "f" and t_dtype.kind in "iu" and t == x[:1]
 
-    def __init__(self, meta: list, needs: tuple | None, fresh: bool, in_place: bool,
-                 reduction: str = "mean") -> None:  # fmt: skip
+    def __init__(self, meta: list, out: tuple, needs: tuple | None, fresh: bool,
+                 in_place: bool, reduction: str = "mean") -> None:  # fmt: skip
         (n, c), dtype = meta[0]
         self.n_classes = c
         self.scale = 1.0 / n if reduction == "mean" else 1.0
@@ -181,7 +184,55 @@ class CrossEntropyKernel:
         return [self.gx]
 
 
-KERNELS = {Linear: LinearKernel, Relu: ReluKernel, CrossEntropy: CrossEntropyKernel}
+class BinaryKernel:
+    """``a + b``, ``a − b`` or ``a · b`` of two arrays of the result's shape, or of an
+    array and a number (dropout's ``x · mask``, a residual sum, ``0.5 · h``): no
+    broadcasting, so no gradient needs summing. Backward: ``g`` (``−g``) for a sum
+    (difference), ``g · b`` and ``g · a`` for a product."""
+
+    grads_into = ()
+    saves_output = False
+    UFUNCS: ClassVar[dict] = {Add: np.add, Sub: np.subtract, Mul: np.multiply}
+
+    @staticmethod
+    def accepts(refs: tuple, kwargs: dict, meta: list, out: tuple | None) -> bool:
+        if kwargs or len(refs) != 2:
+            return False
+        numbers = [kind == CONST and type(v) in (int, float) for kind, v in refs]
+        arrays = [m is not None and m == out for m in meta]
+        return all(a or n for a, n in zip(arrays, numbers)) and any(arrays)
+
+    def __init__(self, meta: list, out: tuple, needs: tuple | None, fresh: bool,
+                 in_place: bool, op: type = Mul) -> None:  # fmt: skip
+        self.ufunc, self.op = self.UFUNCS[op], op
+        self.need = needs or (False, False)
+        self.out = None if fresh else np.empty(*out)
+        grads = op is Mul or (op is Sub and self.need[1])
+        self.ga = np.empty(*out) if op is Mul and self.need[0] else None
+        self.gb = np.empty(*out) if grads and self.need[1] else None
+        self.a = self.b = None
+
+    def forward(self, a: Any, b: Any) -> Any:
+        if self.op is Mul:
+            self.a, self.b = a, b
+        return self.ufunc(a, b, out=self.out)
+
+    def backward(self, g: Any) -> tuple:
+        (na, nb), a, b = self.need, self.a, self.b
+        self.a = self.b = None
+        if self.op is Add:
+            return g, g
+        if self.op is Sub:
+            return g, np.negative(g, out=self.gb) if nb else None
+        return (np.multiply(g, b, out=self.ga) if na else None,
+                np.multiply(g, a, out=self.gb) if nb else None)  # fmt: skip
+
+    def buffers(self) -> list:
+        return [self.out, self.ga, self.gb]
+
+
+KERNELS = {Linear: LinearKernel, Relu: ReluKernel, CrossEntropy: CrossEntropyKernel,
+           Add: BinaryKernel, Sub: BinaryKernel, Mul: BinaryKernel}  # fmt: skip
 
 
 def plan(program: Any) -> tuple[dict[int, Any], list]:
@@ -204,7 +255,8 @@ def plan(program: Any) -> tuple[dict[int, Any], list]:
             continue
         meta = [_meta(program, kind, v) for kind, v in st.refs]
         consts = {k: v for k, (_, v) in st.kwargs.items()}
-        if not cls.accepts(st.refs, consts, meta):
+        out = program.meta[st.out]
+        if out is None or not cls.accepts(st.refs, consts, meta, out):
             continue
         fresh = st.out in results
         kind, v = st.refs[0]
@@ -212,7 +264,9 @@ def plan(program: Any) -> tuple[dict[int, Any], list]:
         in_place = (cls is ReluKernel and not fresh and producer is not None
                     and not producer.saves_output and uses.get(v) == 1)  # fmt: skip
         extra = {"reduction": consts.get("reduction", "mean")} if cls is CrossEntropyKernel else {}
-        kernels[i] = k = cls(meta, st.needs, fresh, in_place, **extra)
+        if cls is BinaryKernel:
+            extra = {"op": st.fn}
+        kernels[i] = k = cls(meta, out, st.needs, fresh, in_place, **extra)
         if not fresh:
             made_by[st.out] = k
         externals += [(v, *m) for (kind, v), m in zip(st.refs, meta) if kind == EXT]

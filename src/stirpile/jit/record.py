@@ -25,6 +25,7 @@ recordings that differ are not replayed (see :mod:`stirpile.jit`).
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,10 @@ from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
 from .codegen import ARG, BACKWARD, CALL, CONST, EXT, METHOD, OP, SLOT
 from .replay import Program, Step
+
+# A traced call's tuple result, taken apart: the same getter objects in every recording
+# (two recordings are compared step by step, functions by identity).
+_ITEMS = tuple(operator.itemgetter(i) for i in range(8))
 
 
 class Unsupported(Exception):
@@ -134,7 +139,7 @@ class Recorder:
             self.unsupported(f"the op {cls.__name__}, which has several outputs")
         refs = tuple(self.ref(a) for a in args)
         kw = {k: self.ref(v) for k, v in kwargs.items()}
-        out = self._new_slot(result)
+        out = self._new_slot(result, result._data)  # (ops may be handed the raw array)
         needs = node.needs_input_grad if node is not None else None
         self.steps.append(Step(OP, cls, refs, kw, out, node, needs))
 
@@ -146,9 +151,13 @@ class Recorder:
         refs = tuple(self.ref(a) for a in args)
         value = fn(*function.arrays_of(args))
         self.writes, self.draws = _version.last_write, _rng_state()  # (part of the call)
-        extra = [v for v in value if isinstance(v, np.ndarray)] if type(value) is tuple else []
-        out = self._new_slot(value, *extra)
+        out = self._new_slot(value)
         self.steps.append(Step(CALL, fn, refs, {}, out, None, None))
+        if type(value) is tuple:  # each array in it gets a slot too (taken out by a step)
+            for i, v in enumerate(value[: len(_ITEMS)]):
+                if isinstance(v, np.ndarray):
+                    k = self._new_slot(v)
+                    self.steps.append(Step(CALL, _ITEMS[i], ((SLOT, out),), {}, k, None, None))
         return value
 
     def backward(self, outputs: list, grad_outputs: list, retain: bool, create: bool,

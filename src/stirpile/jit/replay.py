@@ -57,8 +57,11 @@ class Program:
         for a, sig in zip(args, self.signature):
             if type(a) is not sig[0]:
                 return self._why(args)
-            if isinstance(a, Tensor):
-                if a.shape != sig[1] or a.dtype != sig[2] or a.requires_grad != sig[3]:
+            if len(sig) == 4:  # a tensor: (type, shape, dtype, requires_grad)
+                d = a._data
+                if d.shape != sig[1] or (d.dtype is not sig[2] and d.dtype != sig[2]):
+                    return self._why(args)
+                if a.requires_grad != sig[3]:
                     return self._why(args)
             elif not _equal(a, sig[1]):
                 return self._why(args)

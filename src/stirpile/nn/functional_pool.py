@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import backend as B
+from ..autograd.function import traced_call
 from ..ops import pool as P
 from ..tensor import Tensor
 from .functional import _apply_inplace
@@ -134,7 +135,9 @@ def _pool_shape(input, kernel, stride, padding, dilation, ceil_mode) -> tuple[in
 
 
 def _max_pool(input, kernel, stride, padding, dilation, out_shape, return_indices):
-    values, idx = P.max_pool_indices(input._data, kernel, stride, padding, dilation, out_shape)
+    # (a traced call: stirpile.compile finds the maxima again at every replay)
+    values, idx = traced_call(P.max_pool_indices, input, kernel, stride, padding, dilation,
+                              out_shape)  # fmt: skip
     # windows that do not overlap read each input position at most once
     unique = all(s >= d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation))
     out = P.Gather.apply(input, idx, values=values, unique=unique)
@@ -413,7 +416,7 @@ def adaptive_max_pool2d(
     if oh and ow and h % oh == 0 and w % ow == 0:  # equal windows: plain max pooling
         k = (h // oh, w // ow)
         return _max_pool(input, k, k, (0, 0), (1, 1), (oh, ow), return_indices)
-    idx = P.adaptive_max_indices(input._data, (oh, ow))
+    idx = traced_call(P.adaptive_max_indices, input, (oh, ow))
     out = P.Gather.apply(input, idx)
     return (out, Tensor._make(idx)) if return_indices else out
 
