@@ -89,7 +89,7 @@ def generate(program: Any, kernels: dict) -> tuple[str, dict, list]:
             lines.append("        return None  # (a target that is not a class index)")
     owned = [id(b) for k in kernels.values() for b in k.buffers() if b is not None]
     for i, st in enumerate(program.steps):
-        if st.kind == OP and i in kernels:
+        if i in kernels:  # (an op, or a traced call)
             call_args = ", ".join(value(r) for r in st.refs)
             lines.append(f"    v{st.out} = {names.name('K', kernels[i])}.forward({call_args})")
         elif st.kind == OP:

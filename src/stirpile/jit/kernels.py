@@ -32,7 +32,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .. import backend as B
 from ..autograd.quiet import IGNORE, state
+from ..nn.functional import _dropout_mask
 from ..ops.activation import Relu
 from ..ops.elementwise import Add, Mul, Sub
 from ..ops.loss import CrossEntropy, _in_range
@@ -231,8 +233,42 @@ class BinaryKernel:
         return [self.out, self.ga, self.gb]
 
 
+class DropoutMaskKernel:
+    """Dropout's mask, ``1/(1 − p)`` where kept and 0 where dropped (``nn.functional.
+    _dropout_mask``, a traced call): the same uniform draws from the global generator,
+    into a buffer, compared and scaled in buffers."""
+
+    grads_into = ()
+    saves_output = False
+
+    @staticmethod
+    def accepts(refs: tuple, kwargs: dict, meta: list, out: tuple | None) -> bool:
+        return len(refs) == 3 and all(kind == CONST for kind, _ in refs)
+
+    def __init__(self, meta: list, out: tuple, needs: tuple | None, fresh: bool,
+                 in_place: bool) -> None:  # fmt: skip
+        shape, dtype = out
+        self.draws = np.empty(shape)  # (float64, as ``random(shape)`` draws them)
+        self.keep = np.empty(shape, bool)
+        self.mask = None if fresh else np.empty(shape, dtype)
+
+    def forward(self, shape: tuple, dtype: Any, p: float) -> Any:
+        keep = np.greater_equal(B.rng().random(out=self.draws), p, out=self.keep)
+        if self.mask is None:  # (the function's result: a fresh array)
+            mask = keep.astype(dtype)
+        else:
+            mask = self.mask
+            np.copyto(mask, keep)
+        mask *= 1.0 / (1.0 - p)
+        return mask
+
+    def buffers(self) -> list:
+        return [self.mask]
+
+
 KERNELS = {Linear: LinearKernel, Relu: ReluKernel, CrossEntropy: CrossEntropyKernel,
-           Add: BinaryKernel, Sub: BinaryKernel, Mul: BinaryKernel}  # fmt: skip
+           Add: BinaryKernel, Sub: BinaryKernel, Mul: BinaryKernel,
+           _dropout_mask: DropoutMaskKernel}  # fmt: skip
 
 
 def plan(program: Any) -> tuple[dict[int, Any], list]:
@@ -250,7 +286,7 @@ def plan(program: Any) -> tuple[dict[int, Any], list]:
     kernels: dict[int, Any] = {}
     externals: list = []
     for i, st in enumerate(steps):
-        cls = KERNELS.get(st.fn) if st.kind == OP else None
+        cls = KERNELS.get(st.fn) if st.kind in (OP, CALL) else None
         if cls is None or any(kind == SLOT for kind, _ in st.kwargs.values()):
             continue
         meta = [_meta(program, kind, v) for kind, v in st.refs]
