@@ -252,6 +252,13 @@ def _reads_item(x):
 
 
 _LSTM = nn.LSTM(3, 4)
+_W = nn.Parameter(st.ones(3))
+
+
+def _returns_grad(x):
+    _W.grad = None
+    (x * _W).sum().backward()
+    return _W.grad
 
 
 def _lstm_step(x):
@@ -267,6 +274,7 @@ def _lstm_step(x):
         (_inplace, "in-place write"),
         (_reads_item, "Tensor.item()"),
         (_lstm_step, "several outputs"),  # (LSTM: its hidden state's history)
+        (_returns_grad, "made during the call outside the ops"),
     ],
 )
 def test_what_a_replay_cannot_reproduce_runs_eagerly(fn, why, capsys, monkeypatch):

@@ -18,12 +18,13 @@ from stirpile import nn
 from stirpile.jit.kernels import BinaryKernel, CrossEntropyKernel, LinearKernel, ReluKernel
 
 
-def _mlp(sizes=(12, 32, 4), dropout=0.0):
+def _mlp(sizes=(12, 32, 4), dropout=0.0, bn=False):
     st.manual_seed(0)
     layers = []
     for i in range(len(sizes) - 1):
         layers.append(nn.Linear(sizes[i], sizes[i + 1]))
         if i < len(sizes) - 2:
+            layers += [nn.BatchNorm1d(sizes[i + 1])] if bn else []
             layers += [nn.ReLU()] + ([nn.Dropout(dropout)] if dropout else [])
     return nn.Sequential(*layers)
 
@@ -61,18 +62,18 @@ def test_an_mlp_step_runs_on_kernels_with_gradients_in_the_flat_buffer():
     ids=["sgd_momentum", "sgd_nesterov_wd", "adam", "adamw"],
 )
 @pytest.mark.parametrize(
-    "sizes, dropout",
-    [((64, 128, 10), 0.0), ((300, 256, 10), 0.0), ((64, 128, 10), 0.3)],
-    ids=["flat", "per_param", "dropout"],
+    "sizes, dropout, bn",
+    [((64, 128, 10), 0.0, False), ((300, 256, 10), 0.0, False), ((64, 128, 10), 0.3, True)],
+    ids=["flat", "per_param", "batchnorm_dropout"],
 )
-def test_a_replay_allocates_nothing_that_grows_with_the_step(make_opt, sizes, dropout):
+def test_a_replay_allocates_nothing_that_grows_with_the_step(make_opt, sizes, dropout, bn):
     """The most memory a replay takes beyond what it held before, at batch 256 and 1024,
     against one eager step. The kernels and the optimizer write into arrays made once;
     what remains is Python's objects and NumPy's iterator buffer for broadcasting and
     casting ufuncs (the bias add, ``g · mask``), at most 8,192 elements whatever the
     arrays' size. ``(300, 256, 10)`` has too many numbers for a flat group: each parameter
-    gets its own gradient buffer and the optimizer its scratch arrays. Dropout's mask is
-    drawn into a buffer too."""
+    gets its own gradient buffer and the optimizer its scratch arrays. Batch norm's
+    statistics and dropout's mask are computed into buffers too."""
 
     def peak(call):
         tracemalloc.start()
@@ -87,7 +88,7 @@ def test_a_replay_allocates_nothing_that_grows_with_the_step(make_opt, sizes, dr
 
     replayed = {}
     for batch in (256, 1024):
-        model = _mlp(sizes, dropout)
+        model = _mlp(sizes, dropout, bn)
         opt = make_opt(model.parameters())
         step = _step(model, opt)
         fn = st.compile(step)

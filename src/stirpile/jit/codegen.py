@@ -90,7 +90,8 @@ def generate(program: Any, kernels: dict) -> tuple[str, dict, list]:
     owned = [id(b) for k in kernels.values() for b in k.buffers() if b is not None]
     for i, st in enumerate(program.steps):
         if i in kernels:  # (an op, or a traced call)
-            call_args = ", ".join(value(r) for r in st.refs)
+            kw = [f"{k}={value(st.kwargs[k])}" for k in getattr(kernels[i], "kwargs", ())]
+            call_args = ", ".join([*(value(r) for r in st.refs), *kw])
             lines.append(f"    v{st.out} = {names.name('K', kernels[i])}.forward({call_args})")
         elif st.kind == OP:
             call_args = ", ".join(value(r) for r in st.refs)

@@ -28,17 +28,20 @@ that parameter's ``.grad`` until the next replay overwrites it, as with CUDA gra
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import numpy as np
 
 from .. import backend as B
 from ..autograd.quiet import IGNORE, state
-from ..nn.functional import _dropout_mask
+from ..autograd.version import bump
+from ..nn.functional import _batch_stats, _dropout_mask
 from ..ops.activation import Relu
 from ..ops.elementwise import Add, Mul, Sub
 from ..ops.loss import CrossEntropy, _in_range
 from ..ops.nn import Linear
+from ..ops.norm import BatchNormTrain, _axes_shape
 from .codegen import ARG, CALL, CONST, EXT, OP, SLOT
 
 _matmul, _add, _maximum = np.matmul, np.add, np.maximum
@@ -243,7 +246,7 @@ class DropoutMaskKernel:
 
     @staticmethod
     def accepts(refs: tuple, kwargs: dict, meta: list, out: tuple | None) -> bool:
-        return len(refs) == 3 and all(kind == CONST for kind, _ in refs)
+        return out is not None and len(refs) == 3 and all(kind == CONST for kind, _ in refs)
 
     def __init__(self, meta: list, out: tuple, needs: tuple | None, fresh: bool,
                  in_place: bool) -> None:  # fmt: skip
@@ -266,9 +269,132 @@ class DropoutMaskKernel:
         return [self.mask]
 
 
+class BatchStatsKernel:
+    """Batch norm's statistics in training (``nn.functional._batch_stats``, a traced
+    call): the per-channel mean and biased variance (``ops.norm.moments``) into buffers,
+    and the running estimates moved toward them in place, call for call."""
+
+    grads_into = ()
+    saves_output = False
+
+    @staticmethod
+    def accepts(refs: tuple, kwargs: dict, meta: list, out: tuple | None) -> bool:
+        x, rm, rv = meta[:3]
+        running = [m is None or m == (x[0][1:2], x[1]) for m in (rm, rv)]  # (C,) like x
+        return len(refs) == 4 and x is not None and len(x[0]) >= 2 and all(running)
+
+    def __init__(self, meta: list, out: tuple, needs: tuple | None, fresh: bool,
+                 in_place: bool) -> None:  # fmt: skip
+        (shape, dtype), c = meta[0], meta[0][0][1]
+        self.axes, self.channel_shape = _axes_shape(_like(shape))
+        self.n = math.prod(shape) // c
+        self.mean, self.var, self.tmp, self.step = (np.empty(c, dtype) for _ in range(4))
+        self.xc = np.empty(shape, dtype)
+
+    def forward(self, x: Any, running_mean: Any, running_var: Any, momentum: float) -> tuple:
+        n, n_typed = self.n, x.dtype.type(self.n)
+        mean = _add.reduce(x, axis=self.axes, out=self.mean)
+        mean /= n_typed
+        xc = np.subtract(x, mean.reshape(self.channel_shape), out=self.xc)
+        var = _add.reduce(np.multiply(xc, xc, out=xc), axis=self.axes, out=self.var)
+        var /= n_typed
+        unbiased = np.multiply(var, n / (n - 1), out=self.tmp)
+        for running, value in ((running_mean, mean), (running_var, unbiased)):
+            if running is not None:
+                np.multiply(running, 1 - momentum, out=running, casting="same_kind")
+                np.add(running, np.multiply(value, momentum, out=self.step), out=running,
+                       casting="same_kind")  # fmt: skip
+                bump(running)
+        return mean, var
+
+    def buffers(self) -> list:
+        return [self.mean, self.var]
+
+
+class BatchNormKernel:
+    """``ops.norm.BatchNormTrain`` with the batch's statistics given (``nn.BatchNorm*d``
+    in training): ``y = (x − μ)·(σ² + ε)^(−½)·γ + β`` into a buffer; backward
+    ``γ r · (g − Σg/n − x̂ · Σ(g x̂)/n)``, ``Σ(g x̂)``, ``Σ g`` in buffers, the last two into
+    the parameters' gradient buffers when given."""
+
+    grads_into = (1, 2)
+    saves_output = False
+    kwargs = ("stats",)  # (passed to forward: the statistics' slot)
+
+    @staticmethod
+    def accepts(refs: tuple, kwargs: dict, meta: list, out: tuple | None) -> bool:
+        if len(refs) != 4 or set(kwargs) != {"stats"} or meta[0] is None:
+            return False
+        (shape, dtype), eps = meta[0], refs[3][1]
+        affine = [m is None or m == ((shape[1],), dtype) for m in meta[1:3]]
+        return len(shape) >= 2 and refs[3][0] == CONST and type(eps) is float and all(affine)
+
+    def __init__(self, meta: list, out: tuple, needs: tuple | None, fresh: bool,
+                 in_place: bool) -> None:  # fmt: skip
+        (shape, dtype), c = meta[0], meta[0][0][1]
+        self.axes, self.shape = _axes_shape(_like(shape))
+        self.n = float(math.prod(shape) // c)
+        self.need = needs or (False, False, False, False)
+        self.out = None if fresh else np.empty(shape, dtype)
+        self.scale = np.empty(c, dtype)
+        if self.need[0] or self.need[1] or self.need[2]:
+            self.xc, self.gx = np.empty(shape, dtype), np.empty(shape, dtype)
+            self.mean, self.r, self.g_sum, self.g_xhat, self.t1, self.t2 = (
+                np.empty(self.shape, dtype) for _ in range(6))  # fmt: skip
+        self.x = self.weight = None
+        self.eps = 0.0
+
+    def forward(self, x: Any, weight: Any, bias: Any, eps: float, stats: tuple) -> Any:
+        mean, var = stats
+        scale = np.add(var, x.dtype.type(eps), out=self.scale)
+        np.sqrt(scale, out=scale)
+        np.divide(1.0, scale, out=scale)
+        if weight is not None:
+            np.multiply(scale, weight, out=scale)
+        y = np.subtract(x, mean.reshape(self.shape), out=self.out)
+        y *= scale.reshape(self.shape)
+        if bias is not None:
+            y += bias.reshape(self.shape)
+        self.x, self.weight, self.eps = x, weight, eps
+        return y
+
+    def backward(self, g: Any, gw: Any = None, gb: Any = None) -> tuple:
+        x, weight, n, axes, need = self.x, self.weight, self.n, self.axes, self.need
+        self.x = self.weight = None
+        mean = _add.reduce(x, axis=axes, keepdims=True, out=self.mean)
+        mean /= n
+        xc = np.subtract(x, mean, out=self.xc)
+        r = _add.reduce(np.multiply(xc, xc, out=self.gx), axis=axes, keepdims=True, out=self.r)
+        r /= n
+        r += self.eps
+        np.power(r, -0.5, out=r)
+        g_sum = self.g_sum if gb is None else gb.reshape(self.shape)
+        _add.reduce(g, axis=axes, keepdims=True, out=g_sum)
+        g_xhat = self.g_xhat if gw is None else gw.reshape(self.shape)
+        _add.reduce(np.multiply(g, xc, out=self.gx), axis=axes, keepdims=True, out=g_xhat)
+        g_xhat *= r
+        gx = None
+        if need[0]:  # (g − Σg/n − x̂ · (r Σ(g x̂)/n)) · r γ, operation for operation as eagerly
+            scale = r if weight is None else np.multiply(r, weight.reshape(self.shape),
+                                                         out=self.t1)  # fmt: skip
+            t = np.multiply(r, g_xhat, out=self.t2)
+            t /= n
+            np.multiply(xc, t, out=xc)
+            gx = np.subtract(g, np.divide(g_sum, n, out=self.t2), out=self.gx)
+            gx -= xc
+            gx *= scale
+        c = x.shape[1]
+        return (gx, g_xhat.reshape(c) if need[1] else None,
+                g_sum.reshape(c) if len(need) > 2 and need[2] else None, None)  # fmt: skip
+
+    def buffers(self) -> list:
+        return [self.out, getattr(self, "gx", None)]
+
+
 KERNELS = {Linear: LinearKernel, Relu: ReluKernel, CrossEntropy: CrossEntropyKernel,
            Add: BinaryKernel, Sub: BinaryKernel, Mul: BinaryKernel,
-           _dropout_mask: DropoutMaskKernel}  # fmt: skip
+           _dropout_mask: DropoutMaskKernel, _batch_stats: BatchStatsKernel,
+           BatchNormTrain: BatchNormKernel}  # fmt: skip
 
 
 def plan(program: Any) -> tuple[dict[int, Any], list]:
@@ -287,12 +413,15 @@ def plan(program: Any) -> tuple[dict[int, Any], list]:
     externals: list = []
     for i, st in enumerate(steps):
         cls = KERNELS.get(st.fn) if st.kind in (OP, CALL) else None
-        if cls is None or any(kind == SLOT for kind, _ in st.kwargs.values()):
+        takes = getattr(cls, "kwargs", ())  # (the options a kernel's forward is given)
+        if cls is None or any(
+            kind == SLOT and k not in takes for k, (kind, _) in st.kwargs.items()
+        ):
             continue
         meta = [_meta(program, kind, v) for kind, v in st.refs]
         consts = {k: v for k, (_, v) in st.kwargs.items()}
         out = program.meta[st.out]
-        if out is None or not cls.accepts(st.refs, consts, meta, out):
+        if (out is None and st.kind == OP) or not cls.accepts(st.refs, consts, meta, out):
             continue
         fresh = st.out in results
         kind, v = st.refs[0]
@@ -307,6 +436,11 @@ def plan(program: Any) -> tuple[dict[int, Any], list]:
             made_by[st.out] = k
         externals += [(v, *m) for (kind, v), m in zip(st.refs, meta) if kind == EXT]
     return kernels, externals
+
+
+def _like(shape: tuple) -> Any:
+    """An array of ``shape`` without memory (for helpers that read ``.shape``/``.ndim``)."""
+    return np.broadcast_to(np.zeros(()), shape)
 
 
 def _meta(program: Any, kind: int, v: Any) -> tuple | None:

@@ -87,6 +87,8 @@ class Recorder:
         array = value._data if isinstance(value, Tensor) else value
         self.meta.append((array.shape, array.dtype) if isinstance(array, np.ndarray) else None)
         for v in (value, *more):
+            if v is None or type(v) in (bool, int, float, str):
+                continue  # (shared objects: a None returned must not make every None this slot)
             self.slot_of[id(v)] = k
             self.keep.append(v)
         return k
@@ -273,17 +275,32 @@ class Recorder:
             else (type(a), a)
             for a in args
         )  # fmt: skip
-        return Program(self.steps, self.meta, self._pack(result), signature, guards,
+        # the tensors a replay may return as they are: parameters and buffers, and what the
+        # program reads (not a tensor made during the call, such as a .grad: it is another
+        # one at every call)
+        stable = {id(t) for m in modules.values()
+                  for t in (*m.parameters(recurse=False), *m.buffers(recurse=False))}  # fmt: skip
+        for st in self.steps:
+            if st.kind != METHOD:
+                stable |= {id(v) for kind, v in (*st.refs, *st.kwargs.values()) if kind == EXT}
+        template = self._pack(result, stable)
+        return Program(self.steps, self.meta, template, signature, guards,
                        grad_mode.is_grad_enabled(), kwarg_names)  # fmt: skip
 
-    def _pack(self, value: Any) -> Any:
+    def _pack(self, value: Any, stable: set) -> Any:
         """The function's result as a template the replay fills in."""
         if isinstance(value, Tensor):
-            return self.ref(value)
+            kind, v = self.ref(value)
+            if kind == EXT and id(v) not in stable:
+                self.unsupported(
+                    "returns a tensor made during the call outside the ops (e.g. a .grad): "
+                    "its replayed value would be the recording's"
+                )
+            return kind, v
         if isinstance(value, (tuple, list)):
-            return (type(value), [self._pack(v) for v in value])
+            return (type(value), [self._pack(v, stable) for v in value])
         if isinstance(value, dict):
-            return (dict, {k: self._pack(v) for k, v in value.items()})
+            return (dict, {k: self._pack(v, stable) for k, v in value.items()})
         return (CONST, value)
 
 
