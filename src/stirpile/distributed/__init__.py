@@ -22,6 +22,7 @@ waiting forever in a collective.
 from __future__ import annotations
 
 import sys
+import time
 import traceback
 from typing import Any
 
@@ -130,13 +131,18 @@ def init_process_group(
 def _abort_on_error(kind: type, error: BaseException, tb: Any) -> None:
     """An uncaught exception on one rank: print it, say which rank, end the whole job (the
     other ranks would otherwise wait for this one in their next collective)."""
-    traceback.print_exception(kind, error, tb)
+    text = "".join(traceback.format_exception(kind, error, tb))
     world = _world
+    if world is not None and world.size > 1:
+        message = f"{kind.__name__}: {error}".splitlines()[0] if str(error) else kind.__name__
+        text += f"stirpile.distributed: rank {world.rank} of {world.size} failed: {message}\n"
+    # one write, and a moment for the launcher to forward it: MPI_Abort kills this process
+    # and its output pipe at once (lines still in the pipe were seen lost under load)
+    sys.stderr.write(text)
+    sys.stderr.flush()
     if world is None or world.size == 1:
         return
-    message = f"{kind.__name__}: {error}".splitlines()[0] if str(error) else kind.__name__
-    sys.stderr.write(f"stirpile.distributed: rank {world.rank} of {world.size} failed: {message}\n")
-    sys.stderr.flush()
+    time.sleep(0.2)
     world.MPI.COMM_WORLD.Abort(1)
 
 

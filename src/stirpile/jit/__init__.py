@@ -25,10 +25,12 @@ numbers drawn outside the ops that replay them. From the third call on, the prog
 replayed (:mod:`~stirpile.jit.replay`): each op's ``forward`` and ``backward`` on the new
 arrays, in the same order as eagerly, so the numbers are the same bits as eager
 execution. Tensors are not wrapped, no graph is built, and no arguments are parsed.
-``Linear``, ``ReLU`` and cross-entropy run as *kernels* (:mod:`~stirpile.jit.kernels`):
-the same NumPy calls writing into arrays allocated once, the ReLU in place on the
-linear layer's output, and the weights' gradients written straight into the optimizer's
-flat gradient buffer, so that a replayed MLP step allocates no array memory.
+``Linear``, ``ReLU``, cross-entropy, same-shape ``+``/``−``/``·``, dropout and batch
+norm run as *kernels* (:mod:`~stirpile.jit.kernels`): the same NumPy calls writing into
+arrays allocated once, the ReLU in place on the linear layer's output, and the weights'
+gradients written straight into the optimizer's flat gradient buffer. With SGD, Adam or
+AdamW (which write their temporaries into scratch buffers) a replayed MLP step
+allocates no array memory.
 
 Like CUDA graphs (``torch.compile(mode="reduce-overhead")``), a replay reuses its
 buffers: a parameter's ``.grad`` after a replay is a buffer the next replay overwrites
@@ -43,7 +45,8 @@ programs per function. Changes that need no new recording are honoured: a learni
 or other optimizer setting (the optimizer runs as it is), ``p.data = …`` with the same
 shape, new values in buffers.
 Dropout draws fresh masks at every replay, from the global generator in the order eager
-execution draws them.
+execution draws them. Work on arrays outside the ops is a traced call, run again at every
+replay: batch statistics, max pooling's maxima, comparisons (``x > 0``) and logical ops.
 
 What does not replay makes the function run eagerly for those inputs:
 - a custom ``autograd.Function`` or an op with several outputs (the fused LSTM layer);
@@ -53,7 +56,8 @@ What does not replay makes the function run eagerly for those inputs:
 - two recordings that differ;
 - a call whose cross-entropy targets are not all class indices (``ignore_index``, or an
   out-of-range target, which eager execution reports), checked before the replay starts;
-- ``DistributedDataParallel`` (its communication happens in Python).
+- ``DistributedDataParallel`` (its communication happens in Python);
+- returning a tensor made outside the ops during the call, such as a ``.grad``.
 
 Python state that the function changes other than through tensors (a counter in a
 module's ``forward``, a list it appends to) is not replayed: only the ops, traced calls
