@@ -629,7 +629,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if code and dist.is_initialized() and dist.get_world_size() > 1:
         # a rank that stops must stop them all: the others would wait for it forever
-        dist._world.MPI.COMM_WORLD.Abort(code)
+        dist._abort(code)
     return code
 
 

@@ -136,14 +136,19 @@ def _abort_on_error(kind: type, error: BaseException, tb: Any) -> None:
     if world is not None and world.size > 1:
         message = f"{kind.__name__}: {error}".splitlines()[0] if str(error) else kind.__name__
         text += f"stirpile.distributed: rank {world.rank} of {world.size} failed: {message}\n"
-    # one write, and a moment for the launcher to forward it: MPI_Abort kills this process
-    # and its output pipe at once (lines still in the pipe were seen lost under load)
-    sys.stderr.write(text)
+    sys.stderr.write(text)  # (one write: see _abort)
+    if world is not None and world.size > 1:
+        _abort(1)
+
+
+def _abort(code: int) -> None:
+    """End the whole job with exit status ``code`` (``MPI_Abort``), after a moment for the
+    launcher to forward what the ranks printed: the abort kills every process and its
+    output pipe at once, and lines still in a pipe were seen lost under load."""
+    sys.stdout.flush()
     sys.stderr.flush()
-    if world is None or world.size == 1:
-        return
     time.sleep(0.2)
-    world.MPI.COMM_WORLD.Abort(1)
+    _world.MPI.COMM_WORLD.Abort(code)
 
 
 def destroy_process_group(group: Any = None) -> None:
