@@ -258,3 +258,32 @@ def test_a_reread_pre_activation_and_tied_weights_replay_as_eager():
     assert results[0][0] == results[1][0]
     for a, b in zip(results[0][1], results[1][1]):
         np.testing.assert_array_equal(a, b)
+
+
+def test_batch_norm_kernels_over_images_and_without_affine_or_running_stats():
+    """BatchNorm2d (statistics over batch and pixels) after a convolution, dropout, and a
+    BatchNorm1d with neither weights nor running statistics: on kernels, eager's bits."""
+    results = []
+    for compiled in (False, True):
+        st.manual_seed(0)
+        model = nn.Sequential(
+            nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Dropout(0.3), nn.Flatten(),
+            nn.Linear(4 * 6 * 6, 3), nn.BatchNorm1d(3, affine=False, track_running_stats=False),
+        )  # fmt: skip
+        opt = st.optim.Adam(model.parameters(), lr=1e-2)
+        step = _step(model, opt)
+        fn = st.compile(step) if compiled else step
+        rng = np.random.default_rng(0)
+        st.manual_seed(3)
+        losses = [
+            fn(st.tensor(rng.standard_normal((8, 1, 8, 8)).astype(np.float32)),
+               st.tensor(rng.integers(0, 3, 8))).item()
+            for _ in range(10)
+        ]  # fmt: skip
+        results.append((losses, [t.detach().numpy().copy() for t in model.state_dict().values()]))
+    kinds = [type(k).__name__ for k in _kernels(fn)]
+    assert fn.replays == 8
+    assert kinds.count("BatchNormKernel") == kinds.count("BatchStatsKernel") == 2
+    assert results[0][0] == results[1][0]
+    for a, b in zip(results[0][1], results[1][1]):
+        np.testing.assert_array_equal(a, b)
