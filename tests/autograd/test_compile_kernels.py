@@ -210,6 +210,9 @@ def test_kernels_refuse_what_they_do_not_cover():
     two = ((0, 0), (0, 0))  # (two slots)
     x, w, y = ((4, 3), f32), ((2, 3), f32), ((4, 2), f32)
     assert LinearKernel.accepts(two, {}, [x, w], y)
+    assert LinearKernel.accepts((*two, (2, None)), {}, [x, w, None], y)  # bias=None
+    assert LinearKernel.accepts((*two, (0, 0)), {}, [x, w, ((2,), f32)], y)
+    assert not LinearKernel.accepts((*two, (0, 0)), {}, [x, w, ((3,), f32)], y)
     assert not LinearKernel.accepts(two, {}, [((4, 5, 3), f32), w], ((4, 5, 2), f32))
     assert not LinearKernel.accepts(two, {}, [x, ((2, 3), f64)], y)
     t, loss = ((4,), i64), ((), f32)

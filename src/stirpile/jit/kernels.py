@@ -61,12 +61,13 @@ class LinearKernel:
 
     @staticmethod
     def accepts(refs: tuple, kwargs: dict, meta: list, out: tuple | None) -> bool:
-        shapes = [m for m in meta if m is not None]
-        if kwargs or len(refs) not in (2, 3) or len(shapes) != len(refs):
+        if kwargs or len(refs) not in (2, 3) or meta[0] is None or meta[1] is None:
             return False
-        (x, dtype), (w, w_dtype) = shapes[:2]
-        bias = shapes[2:] == [] or (shapes[2][0] == (w[0],) and shapes[2][1] == dtype)
-        return len(x) == 2 and len(w) == 2 and x[1] == w[1] and w_dtype == dtype and bias
+        (x, dtype), (w, w_dtype) = meta[:2]
+        if len(refs) == 3 and refs[2] != (CONST, None):  # (a bias, or bias=None)
+            if meta[2] != ((w[0],), dtype):
+                return False
+        return len(x) == 2 and len(w) == 2 and x[1] == w[1] and w_dtype == dtype
 
     def __init__(self, meta: list, out: tuple, needs: tuple | None, fresh: bool,
                  in_place: bool) -> None:  # fmt: skip
