@@ -133,12 +133,13 @@ def _abort_on_error(kind: type, error: BaseException, tb: Any) -> None:
     other ranks would otherwise wait for this one in their next collective)."""
     text = "".join(traceback.format_exception(kind, error, tb))
     world = _world
-    if world is not None and world.size > 1:
-        message = f"{kind.__name__}: {error}".splitlines()[0] if str(error) else kind.__name__
-        text += f"stirpile.distributed: rank {world.rank} of {world.size} failed: {message}\n"
+    if world is None or world.size == 1:
+        sys.stderr.write(text)
+        return
+    message = f"{kind.__name__}: {error}".splitlines()[0] if str(error) else kind.__name__
+    text += f"stirpile.distributed: rank {world.rank} of {world.size} failed: {message}\n"
     sys.stderr.write(text)  # (one write: see _abort)
-    if world is not None and world.size > 1:
-        _abort(1)
+    _abort(1)
 
 
 def _abort(code: int) -> None:

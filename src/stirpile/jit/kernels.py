@@ -219,9 +219,8 @@ class BinaryKernel:
         self.ufunc, self.op = self.UFUNCS[op], op
         self.need = needs or (False, False)
         self.out = None if fresh else np.empty(*out)
-        grads = op is Mul or (op is Sub and self.need[1])
         self.ga = np.empty(*out) if op is Mul and self.need[0] else None
-        self.gb = np.empty(*out) if grads and self.need[1] else None
+        self.gb = np.empty(*out) if op is not Add and self.need[1] else None
         self.a = self.b = None
 
     def forward(self, a: Any, b: Any) -> Any:
@@ -286,9 +285,10 @@ class BatchStatsKernel:
 
     @staticmethod
     def accepts(refs: tuple, kwargs: dict, meta: list, out: tuple | None) -> bool:
-        x, rm, rv = meta[:3]
-        running = [m is None or m == (x[0][1:2], x[1]) for m in (rm, rv)]  # (C,) like x
-        return len(refs) == 4 and x is not None and len(x[0]) >= 2 and all(running)
+        if len(refs) != 4 or meta[0] is None or len(meta[0][0]) < 2:
+            return False
+        (shape, dtype), running = meta[0], meta[1:3]
+        return all(m is None or m == (shape[1:2], dtype) for m in running)  # (C,) like x
 
     def __init__(self, meta: list, out: tuple, needs: tuple | None, fresh: bool,
                  in_place: bool) -> None:  # fmt: skip

@@ -38,7 +38,7 @@ from ..optim import lr_scheduler
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
 from .codegen import ARG, BACKWARD, CALL, CONST, EXT, METHOD, OP, SLOT
-from .replay import Program, Step
+from .replay import Program, Step, parameter_key, signature_of
 
 # A traced call's tuple result, taken apart: the same getter objects in every recording
 # (two recordings are compared step by step, functions by identity).
@@ -269,12 +269,8 @@ class Recorder:
         # every module called, and its submodules (a parent's forward may use a child's
         # parameter without calling the child)
         modules = {id(sub): sub for m in self.modules.values() for sub in m.modules()}
-        guards = [(m, m.training, _parameter_key(m)) for m in modules.values()]
-        signature = tuple(
-            (type(a), tuple(a.shape), a.dtype, a.requires_grad) if isinstance(a, Tensor)
-            else (type(a), a)
-            for a in args
-        )  # fmt: skip
+        guards = [(m, m.training, parameter_key(m)) for m in modules.values()]
+        signature = tuple(map(signature_of, args))
         # the tensors a replay may return as they are: parameters and buffers, and what the
         # program reads (not a tensor made during the call, such as a .grad: it is another
         # one at every call)
@@ -302,13 +298,6 @@ class Recorder:
         if isinstance(value, dict):
             return (dict, {k: self._pack(v, stable) for k, v in value.items()})
         return (CONST, value)
-
-
-def _parameter_key(m: Module) -> tuple:
-    """What a program assumes of a module's own parameters: which tensors they are, and
-    which of them require a gradient (a layer frozen since recording records again)."""
-    params = m._parameters.values()
-    return tuple(map(id, params)), tuple(p is not None and p.requires_grad for p in params)
 
 
 def same_program(a: Program, b: Program) -> bool:

@@ -69,10 +69,10 @@ class Program:
             if m.training is not training:
                 return f"{type(m).__name__} was switched to {'train' if m.training else 'eval'}()"
             if ids:
-                params = m._parameters.values()
-                if tuple(map(id, params)) != ids:
+                ids_now, grads_now = parameter_key(m)
+                if ids_now != ids:
                     return f"a parameter of {type(m).__name__} was replaced"
-                if tuple(p is not None and p.requires_grad for p in params) != grads:
+                if grads_now != grads:
                     return f"requires_grad of a parameter of {type(m).__name__} changed"
         for t, shape, dtype in self.externals:
             if t._data.shape != shape or t._data.dtype != dtype:
@@ -84,7 +84,7 @@ class Program:
     def _why(self, args: tuple) -> str:
         for i, (a, sig) in enumerate(zip(args, self.signature)):
             if isinstance(a, Tensor):
-                now = (type(a), tuple(a.shape), a.dtype, a.requires_grad)
+                now = signature_of(a)
                 if now != sig:
                     return (f"argument {i} is {now[1]} {now[2]} requires_grad={now[3]}, "
                             f"recorded as {sig[1]} {sig[2]} requires_grad={sig[3]}")  # fmt: skip
@@ -125,6 +125,21 @@ class Program:
 
 
 NOT_REPLAYED = object()
+
+
+def signature_of(a: Any) -> tuple:
+    """What a program assumes of an argument: a tensor's type, shape, dtype and
+    ``requires_grad``; anything else's type and value."""
+    if isinstance(a, Tensor):
+        return type(a), tuple(a.shape), a.dtype, a.requires_grad
+    return type(a), a
+
+
+def parameter_key(m: Any) -> tuple:
+    """What a program assumes of a module's own parameters: which tensors they are, and
+    which of them require a gradient (a layer frozen since recording records again)."""
+    params = m._parameters.values()
+    return tuple(map(id, params)), tuple(p is not None and p.requires_grad for p in params)
 
 
 def _unpack(template: Any, vals: dict, args: tuple, owned: frozenset) -> Any:
